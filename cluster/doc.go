@@ -1,0 +1,3 @@
+// Package cluster will replicate JetStream state over RAFT groups (see
+// CLUSTER.md). It is a placeholder until the cluster issue lands.
+package cluster

@@ -1,0 +1,3 @@
+// Package storagefile is the native file store for `storage: file` streams:
+// append-only checksummed message blocks with group-committed fsync.
+package storagefile

@@ -1,0 +1,3 @@
+// Package test holds cross-module suites: integration tests with the real
+// NATS clients, conformance kits, differential checks and benchmarks.
+package test
