@@ -1,0 +1,25 @@
+package app
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/hangar-mq/hangar/core/server"
+)
+
+// Main dispatches the sub-command and returns the exit code.
+func Main(args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "run":
+			return runServer(args[1:])
+		case "version", "--version", "-v", "-version":
+			fmt.Printf("hangar %s (NATS protocol %s)\n", server.Version, server.ProtocolVersion)
+			return 0
+		case "help":
+			usage(os.Stdout)
+			return 0
+		}
+	}
+	return runServer(args)
+}
