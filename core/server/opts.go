@@ -89,15 +89,39 @@ type Options struct {
 	TLSHandshakeFirst bool
 	TLSMap            bool
 
-	// JetStream.
+	// JetStream (the `jetstream {}` block and -js/-sd).
 	JetStream          bool
 	StoreDir           string
 	JetStreamDomain    string
-	JetStreamMaxMemory int64
-	JetStreamMaxStore  int64
-	// JetStreamConfig carries the rest of the `jetstream {}` block for the
-	// runtime to interpret (backend, sync_interval, limits...).
-	JetStreamConfig map[string]any
+	JetStreamMaxMemory int64 // 0: 75% of RAM, as the reference
+	JetStreamMaxStore  int64 // 0: 1 TiB or the disk, as the reference
+	// JetStreamSyncInterval > 0 selects interval fsync (the reference's
+	// default mode); 0 means Hangar's default: fsync before every ack.
+	JetStreamSyncInterval time.Duration
+	// JetStreamSyncAlways is `sync_interval: always`.
+	JetStreamSyncAlways bool
+	// JetStreamBackend names the store behind `storage: file` streams:
+	// "file" (default), "pebble", or a plugin name.
+	JetStreamBackend string
+	// JetStreamNonStrict is `strict: false`: unknown request fields are
+	// tolerated instead of rejected.
+	JetStreamNonStrict bool
+	// Encryption at rest.
+	JetStreamKey     string
+	JetStreamPrevKey string
+	JetStreamCipher  string // "chachapoly" (default) or "aes"
+	// Ingest queue limits per stream.
+	JetStreamMaxBufferedMsgs   int
+	JetStreamMaxBufferedSize   int64
+	JetStreamRequestQueueLimit int
+	// Server-wide JetStream limits (`jetstream { limits {} }`).
+	JetStreamLimits JetStreamServerLimits
+	// Pebble tuning (`jetstream { pebble {} }`).
+	Pebble PebbleOptions
+	// External plugins (`plugins { NAME { path, args, env, checksum } }`)
+	// and a directory scanned for more.
+	Plugins   []*PluginConfig
+	PluginDir string
 
 	// Tags are free-form server tags reported in varz.
 	Tags []string
@@ -185,6 +209,35 @@ type JetStreamAccountLimits struct {
 	MaxBytesRequired     bool
 	MemoryMaxStreamBytes int64
 	StoreMaxStreamBytes  int64
+}
+
+// JetStreamServerLimits are the reference's `jetstream.limits` settings.
+type JetStreamServerLimits struct {
+	MaxRequestBatch           int
+	MaxAckPending             int
+	MaxHAAssets               int
+	MaxDuplicateWindow        time.Duration
+	MaxBatchInflightPerStream int
+	MaxBatchInflightTotal     int
+	MaxBatchSize              int
+	MaxBatchTimeout           time.Duration
+}
+
+// PebbleOptions tune the Pebble-indexed store.
+type PebbleOptions struct {
+	CacheSize             int64
+	MemTableSize          int64
+	CompactionConcurrency int
+}
+
+// PluginConfig names an external plugin binary.
+type PluginConfig struct {
+	Name string
+	Path string
+	Args []string
+	Env  map[string]string
+	// Checksum pins the binary: "sha256:<hex>".
+	Checksum string
 }
 
 // SetDefaults fills zero fields with their defaults.
