@@ -13,4 +13,7 @@ replace (
 	github.com/hangar-mq/hangar/test => ../test
 )
 
-require github.com/klauspost/compress v1.20.3 // indirect
+require (
+	github.com/klauspost/compress v1.20.3
+	pgregory.net/rapid v1.3.0
+)

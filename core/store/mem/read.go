@@ -3,7 +3,6 @@ package mem
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/hangar-mq/hangar/core/store"
 	"github.com/hangar-mq/hangar/core/subject"
@@ -102,8 +101,8 @@ func (d *data) nextMatch(fs *filterSet, start uint64) int {
 	}
 	// Scan a while; when matches are sparse, ask the subject index instead.
 	budget := 64 + 4*len(d.subjs)
-	for ; i < len(d.msgs); i++ {
-		m := &d.msgs[i]
+	for ; i < d.msgs.len(); i++ {
+		m := d.msgs.at(i)
 		if !m.deleted && fs.match(m.subj) {
 			return i
 		}
@@ -145,7 +144,7 @@ func (d *data) prevMatch(fs *filterSet, end uint64) int {
 	}
 	i := d.startIndex(end + 1)
 	for i--; i >= d.head; i-- {
-		if !d.msgs[i].deleted {
+		if !d.msgs.at(i).deleted {
 			return i
 		}
 	}
@@ -163,7 +162,7 @@ func (s *stream) Load(_ context.Context, seq uint64) (store.Msg, error) {
 	if err != nil {
 		return store.Msg{}, err
 	}
-	return d.msgs[i].out(), nil
+	return d.msgs.at(i).out(), nil
 }
 
 // LoadNext implements store.Reader.
@@ -178,7 +177,7 @@ func (s *stream) LoadNext(_ context.Context, filters []string, start uint64) (st
 	}
 	defer d.mu.RUnlock()
 	if i := d.nextMatch(&fs, start); i >= 0 {
-		return d.msgs[i].out(), nil
+		return d.msgs.at(i).out(), nil
 	}
 	return store.Msg{}, fmt.Errorf("%w: no match from %d", store.ErrEOF, start)
 }
@@ -199,7 +198,7 @@ func (s *stream) LoadLast(_ context.Context, subj string) (store.Msg, error) {
 	}
 	defer d.mu.RUnlock()
 	if i := d.prevMatch(&fs, d.last); i >= 0 {
-		return d.msgs[i].out(), nil
+		return d.msgs.at(i).out(), nil
 	}
 	return store.Msg{}, fmt.Errorf("%w: no message on %q", store.ErrNotFound, subj)
 }
@@ -216,7 +215,7 @@ func (s *stream) LoadPrev(_ context.Context, filters []string, start uint64) (st
 	}
 	defer d.mu.RUnlock()
 	if i := d.prevMatch(&fs, start); i >= 0 {
-		return d.msgs[i].out(), nil
+		return d.msgs.at(i).out(), nil
 	}
 	return store.Msg{}, fmt.Errorf("%w: no match at or before %d", store.ErrEOF, start)
 }
@@ -240,10 +239,10 @@ func (s *stream) LoadRange(_ context.Context, req store.RangeRequest) ([]store.M
 	bytes := 0
 	for seq := req.Start; seq <= end; {
 		i := d.nextMatch(&fs, seq)
-		if i < 0 || d.msgs[i].seq > end {
+		if i < 0 || d.msgs.at(i).seq > end {
 			break
 		}
-		m := &d.msgs[i]
+		m := d.msgs.at(i)
 		sz := len(m.buf)
 		if req.MaxBytes > 0 && len(out) > 0 && bytes+sz > req.MaxBytes {
 			break
@@ -255,8 +254,8 @@ func (s *stream) LoadRange(_ context.Context, req store.RangeRequest) ([]store.M
 		}
 		if fs.all {
 			// Walk the slice directly rather than searching per message.
-			for i++; i < len(d.msgs) && d.msgs[i].seq <= end; i++ {
-				m := &d.msgs[i]
+			for i++; i < d.msgs.len() && d.msgs.at(i).seq <= end; i++ {
+				m := d.msgs.at(i)
 				if m.deleted {
 					continue
 				}
@@ -286,11 +285,9 @@ func (s *stream) SeqFromTime(_ context.Context, ts int64) (uint64, error) {
 		return 0, err
 	}
 	defer d.mu.RUnlock()
-	tail := d.msgs[d.head:]
-	i := sort.Search(len(tail), func(i int) bool { return tail[i].ts >= ts })
-	for ; i < len(tail); i++ {
-		if !tail[i].deleted {
-			return tail[i].seq, nil
+	for i := d.msgs.search(d.head, func(m *msg) bool { return m.ts >= ts }); i < d.msgs.len(); i++ {
+		if m := d.msgs.at(i); !m.deleted {
+			return m.seq, nil
 		}
 	}
 	return d.last + 1, nil
@@ -307,5 +304,5 @@ func (s *stream) SubjectForSeq(_ context.Context, seq uint64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return d.msgs[i].subj, nil
+	return d.msgs.at(i).subj, nil
 }

@@ -29,8 +29,8 @@ func (d *data) deleted() []store.Range {
 	}
 	var out []store.Range
 	prev := d.first - 1
-	for i := d.head; i < len(d.msgs); i++ {
-		m := &d.msgs[i]
+	for i := d.head; i < d.msgs.len(); i++ {
+		m := d.msgs.at(i)
 		if m.deleted {
 			continue
 		}
@@ -70,29 +70,29 @@ func (s *stream) FastState(context.Context) (store.StreamState, error) {
 // countFrom counts live messages with seq >= start and their first and last.
 func (d *data) countFrom(start uint64) store.SimpleState {
 	i := d.startIndex(start)
-	if i >= len(d.msgs) {
+	if i >= d.msgs.len() {
 		return store.SimpleState{}
 	}
-	ss := store.SimpleState{First: d.msgs[i].seq, Last: d.msgs[len(d.msgs)-1].seq}
-	if i-d.head < (len(d.msgs)-d.head)/2 {
+	ss := store.SimpleState{First: d.msgs.at(i).seq, Last: d.msgs.at(d.msgs.len() - 1).seq}
+	if i-d.head < (d.msgs.len()-d.head)/2 {
 		// Fewer slots before start: count what is gone.
 		var before uint64
 		for j := d.head; j < i; j++ {
-			if !d.msgs[j].deleted {
+			if !d.msgs.at(j).deleted {
 				before++
 			}
 		}
 		ss.Msgs = d.nmsgs - before
 	} else {
-		for j := i; j < len(d.msgs); j++ {
-			if !d.msgs[j].deleted {
+		for j := i; j < d.msgs.len(); j++ {
+			if !d.msgs.at(j).deleted {
 				ss.Msgs++
 			}
 		}
 	}
-	for ; d.msgs[i].deleted; i++ {
+	for ; d.msgs.at(i).deleted; i++ {
 	}
-	ss.First = d.msgs[i].seq
+	ss.First = d.msgs.at(i).seq
 	return ss
 }
 

@@ -2,7 +2,6 @@ package mem
 
 import (
 	"fmt"
-	"sort"
 	"sync"
 
 	"github.com/hangar-mq/hangar/core/store"
@@ -33,7 +32,7 @@ type data struct {
 	gen    uint64 // generation of the open handle; 0 when none is open
 	gone   bool   // deleted or provider closed
 
-	msgs []msg // ascending seq; msgs[head] is the first live one when nmsgs > 0
+	msgs msgList // ascending seq; msgs.at(head) is the first live one when nmsgs > 0
 	head int
 	ndel int // removed slots in msgs[head:]
 
@@ -106,22 +105,21 @@ func (s *stream) lockR() (*data, error) {
 
 // index returns the slot of seq in msgs, live or removed, or -1.
 func (d *data) index(seq uint64) int {
-	if d.head >= len(d.msgs) {
+	if d.head >= d.msgs.len() {
 		return -1
 	}
-	base := d.msgs[d.head].seq
+	base := d.msgs.at(d.head).seq
 	if seq < base {
 		return -1
 	}
-	if off := seq - base; off < uint64(len(d.msgs)-d.head) {
-		if i := d.head + int(off); d.msgs[i].seq == seq {
+	if off := seq - base; off < uint64(d.msgs.len()-d.head) {
+		if i := d.head + int(off); d.msgs.at(i).seq == seq {
 			return i
 		}
 	}
-	tail := d.msgs[d.head:]
-	i := sort.Search(len(tail), func(i int) bool { return tail[i].seq >= seq })
-	if i < len(tail) && tail[i].seq == seq {
-		return d.head + i
+	i := d.msgs.search(d.head, func(m *msg) bool { return m.seq >= seq })
+	if i < d.msgs.len() && d.msgs.at(i).seq == seq {
+		return i
 	}
 	return -1
 }
@@ -129,7 +127,7 @@ func (d *data) index(seq uint64) int {
 // liveIndex returns the slot of the live message at seq, or the contract's
 // error for a missing one.
 func (d *data) liveIndex(seq uint64) (int, error) {
-	if i := d.index(seq); i >= 0 && !d.msgs[i].deleted {
+	if i := d.index(seq); i >= 0 && !d.msgs.at(i).deleted {
 		return i, nil
 	}
 	return -1, d.missing(seq)
@@ -148,16 +146,18 @@ func (d *data) missing(seq uint64) error {
 
 // startIndex returns the first slot with seq >= start.
 func (d *data) startIndex(start uint64) int {
-	tail := d.msgs[d.head:]
-	if len(tail) > 0 && start <= tail[0].seq {
+	n := d.msgs.len() - d.head
+	if n == 0 {
 		return d.head
 	}
-	if len(tail) > 0 {
-		if off := start - tail[0].seq; off < uint64(len(tail)) && tail[off].seq == start {
-			return d.head + int(off)
-		}
+	base := d.msgs.at(d.head).seq
+	if start <= base {
+		return d.head
 	}
-	return d.head + sort.Search(len(tail), func(i int) bool { return tail[i].seq >= start })
+	if off := start - base; off < uint64(n) && d.msgs.at(d.head+int(off)).seq == start {
+		return d.head + int(off)
+	}
+	return d.msgs.search(d.head, func(m *msg) bool { return m.seq >= start })
 }
 
 // appendMsg stores a message that passed every check at seq and ts.
@@ -168,7 +168,7 @@ func (d *data) appendMsg(subj string, hdr, body []byte, ttl int64, seq uint64, t
 		copy(buf, hdr)
 		copy(buf[len(hdr):], body)
 	}
-	d.msgs = append(d.msgs, msg{seq: seq, ts: ts, ttl: ttl, subj: subj, buf: buf, hlen: int32(len(hdr))})
+	d.msgs.push(msg{seq: seq, ts: ts, ttl: ttl, subj: subj, buf: buf, hlen: int32(len(hdr))})
 	si := d.subjs[subj]
 	if si == nil {
 		si = &subjIdx{}
@@ -192,7 +192,7 @@ func (d *data) appendMsg(subj string, hdr, body []byte, ttl int64, seq uint64, t
 // removeAt removes the live message in slot i. It never moves the slice, so
 // callers may keep scanning; they call compact when done.
 func (d *data) removeAt(i int) (size uint64) {
-	m := &d.msgs[i]
+	m := d.msgs.at(i)
 	size = d.sizeFn(m.subj, m.hdr(), m.data())
 	d.nmsgs--
 	d.nbytes -= size
@@ -206,54 +206,51 @@ func (d *data) removeAt(i int) (size uint64) {
 	}
 	m.buf, m.subj, m.deleted = nil, "", true
 	d.ndel++
-	for d.head < len(d.msgs) && d.msgs[d.head].deleted {
+	for d.head < d.msgs.len() && d.msgs.at(d.head).deleted {
 		d.head++
 		d.ndel--
 	}
-	for n := len(d.msgs); n > d.head && d.msgs[n-1].deleted; n-- {
-		d.msgs = d.msgs[:n-1]
+	for n := d.msgs.len(); n > d.head && d.msgs.at(n-1).deleted; n-- {
+		d.msgs.pop()
 		d.ndel--
 	}
 	if d.nmsgs == 0 {
 		d.first = d.last + 1
 	} else {
-		d.first = d.msgs[d.head].seq
+		d.first = d.msgs.at(d.head).seq
 	}
 	return size
 }
 
-// compact squeezes removed slots out of msgs once they dominate it.
+// compact squeezes removed slots out of msgs once they dominate it, and
+// frees the blocks before head.
 func (d *data) compact() {
-	live := len(d.msgs) - d.head - d.ndel
+	live := d.msgs.len() - d.head - d.ndel
 	switch {
 	case d.nmsgs == 0:
-		if cap(d.msgs) > 4096 {
-			d.msgs = nil
-		} else {
-			clear(d.msgs)
-			d.msgs = d.msgs[:0]
-		}
+		d.msgs.reset()
 		d.head, d.ndel = 0, 0
 		d.ttls = d.ttls[:0]
 	case d.ndel > 64 && d.ndel > live:
-		out := make([]msg, 0, live+live/4)
-		for _, m := range d.msgs[d.head:] {
-			if !m.deleted {
-				out = append(out, m)
+		var out msgList
+		for i := d.head; i < d.msgs.len(); i++ {
+			if m := d.msgs.at(i); !m.deleted {
+				out.push(*m)
 			}
 		}
 		d.msgs, d.head, d.ndel = out, 0, 0
-	case d.head > 1024 && d.head > len(d.msgs)/2:
-		out := make([]msg, len(d.msgs)-d.head, len(d.msgs)-d.head+live/4)
-		copy(out, d.msgs[d.head:])
-		d.msgs, d.head = out, 0
+	case d.head >= blockLen:
+		k := d.head &^ blockMask
+		d.msgs.dropFront(k)
+		d.head -= k
 	}
 }
 
 // removeAll empties the stream, keeping the sequences, and returns the count.
 func (d *data) removeAll() uint64 {
 	n := d.nmsgs
-	d.msgs, d.head, d.ndel = nil, 0, 0
+	d.msgs.reset()
+	d.head, d.ndel = 0, 0
 	d.subjs = make(map[string]*subjIdx)
 	d.ttls = nil
 	d.nmsgs, d.nbytes, d.nAge = 0, 0, 0
@@ -266,5 +263,5 @@ func (d *data) firstTime() int64 {
 	if d.nmsgs == 0 {
 		return 0
 	}
-	return d.msgs[d.head].ts
+	return d.msgs.at(d.head).ts
 }

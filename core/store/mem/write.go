@@ -220,11 +220,11 @@ func (s *stream) Purge(_ context.Context, req store.PurgeRequest) (uint64, error
 			return 0, nil
 		}
 		budget -= req.Keep
-		for i := d.head; i < len(d.msgs) && purged < budget; i++ {
-			if req.Seq > 0 && d.msgs[i].seq >= req.Seq {
+		for i := d.head; i < d.msgs.len() && purged < budget; i++ {
+			if req.Seq > 0 && d.msgs.at(i).seq >= req.Seq {
 				break
 			}
-			if !d.msgs[i].deleted {
+			if !d.msgs.at(i).deleted {
 				d.removeAt(i)
 				purged++
 			}
@@ -280,8 +280,8 @@ func (s *stream) Compact(_ context.Context, seq uint64) (uint64, error) {
 		d.first, d.last = seq, seq-1
 		return purged, nil
 	}
-	for i := d.head; i < len(d.msgs) && d.msgs[i].seq < seq; i++ {
-		if !d.msgs[i].deleted {
+	for i := d.head; i < d.msgs.len() && d.msgs.at(i).seq < seq; i++ {
+		if !d.msgs.at(i).deleted {
 			d.removeAt(i)
 			purged++
 		}
@@ -308,16 +308,20 @@ func (s *stream) Truncate(_ context.Context, seq uint64) error {
 		d.resetSeqs()
 		return nil
 	}
-	for i := len(d.msgs) - 1; i >= d.head && i < len(d.msgs) && d.msgs[i].seq > seq; i-- {
-		if !d.msgs[i].deleted {
-			d.removeAt(i)
+	// removeAt trims removed slots off the tail, so re-read the length.
+	for n := d.msgs.len(); n > d.head && d.msgs.at(n-1).seq > seq; n = d.msgs.len() {
+		if d.msgs.at(n - 1).deleted {
+			d.msgs.pop()
+			d.ndel--
+			continue
 		}
+		d.removeAt(n - 1)
 	}
 	d.last, d.lastTime = seq, 0
 	if d.nmsgs == 0 {
 		d.first = seq + 1
 	} else {
-		d.lastTime = d.msgs[len(d.msgs)-1].ts
+		d.lastTime = d.msgs.at(d.msgs.len() - 1).ts
 	}
 	d.compact()
 	return nil
@@ -367,8 +371,8 @@ func (s *stream) Expire(_ context.Context, now int64) (store.ExpireResult, error
 	}
 	if maxAge := int64(d.cfg.MaxAge); maxAge > 0 {
 		var emptied map[string]struct{}
-		for i := d.head; i < len(d.msgs) && d.nAge > 0; i++ {
-			m := &d.msgs[i]
+		for i := d.head; i < d.msgs.len() && d.nAge > 0; i++ {
+			m := d.msgs.at(i)
 			if m.deleted || m.ttl != 0 {
 				continue
 			}
@@ -401,7 +405,7 @@ func (s *stream) Expire(_ context.Context, now int64) (store.ExpireResult, error
 // is stale.
 func (d *data) ttlSlot(e ttlEntry) int {
 	i := d.index(e.seq)
-	if i < 0 || d.msgs[i].deleted || d.msgs[i].ttl <= 0 || d.msgs[i].ts+d.msgs[i].ttl*1e9 != e.exp {
+	if i < 0 || d.msgs.at(i).deleted || d.msgs.at(i).ttl <= 0 || d.msgs.at(i).ts+d.msgs.at(i).ttl*1e9 != e.exp {
 		return -1
 	}
 	return i
@@ -418,8 +422,8 @@ func (d *data) nextExpiry() int64 {
 		heap.Pop(&d.ttls)
 	}
 	if maxAge := int64(d.cfg.MaxAge); maxAge > 0 && d.nAge > 0 {
-		for i := d.head; i < len(d.msgs); i++ {
-			if m := &d.msgs[i]; !m.deleted && m.ttl == 0 {
+		for i := d.head; i < d.msgs.len(); i++ {
+			if m := d.msgs.at(i); !m.deleted && m.ttl == 0 {
 				if exp := m.ts + maxAge; next == 0 || exp < next {
 					next = exp
 				}
