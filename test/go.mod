@@ -1,6 +1,6 @@
 module github.com/hangar-mq/hangar/test
 
-go 1.26
+go 1.26.0
 
 replace (
 	github.com/hangar-mq/hangar/api-handlers => ../api-handlers
@@ -13,9 +13,18 @@ replace (
 	github.com/hangar-mq/hangar/storage-pebble => ../storage-pebble
 )
 
-require github.com/hangar-mq/hangar/core v0.0.0-00010101000000-000000000000
+require (
+	github.com/hangar-mq/hangar/core v0.0.0-00010101000000-000000000000
+	github.com/hangar-mq/hangar/proto v0.0.0-00010101000000-000000000000
+	google.golang.org/protobuf v1.36.12
+)
 
 require (
 	github.com/klauspost/compress v1.20.3 // indirect
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/grpc v1.85.0 // indirect
 	pgregory.net/rapid v1.3.0 // indirect
 )

@@ -1,0 +1,4 @@
+.PHONY: proto
+# proto regenerates the Go code of the .proto files under proto/.
+proto:
+	scripts/gen-proto.sh
