@@ -72,9 +72,13 @@ func TestServicesMatchInterfaces(t *testing.T) {
 				if got, want := streamKind(md), streaming[key]; got != want {
 					t.Errorf("proto %s streams %q, want %q", key, got, want)
 				}
-				if f := md.Output().Fields().ByNumber(1); md.Output().Name() != "SnapshotChunk" &&
-					(f == nil || f.Name() != "error" || f.Message() == nil || f.Message().Name() != "Error") {
+				if f := md.Output().Fields().ByNumber(1); f == nil || f.Name() != "error" || f.Message() == nil || f.Message().Name() != "Error" {
 					t.Errorf("proto %s: response %s lacks `Error error = 1`", key, md.Output().Name())
+				}
+				if h := handleField[tc.service]; h != "" {
+					if f := md.Input().Fields().ByNumber(1); f == nil || string(f.Name()) != h || f.Kind() != protoreflect.Uint64Kind {
+						t.Errorf("proto %s: request %s lacks `uint64 %s = 1`", key, md.Input().Name(), h)
+					}
 				}
 			}
 			for name := range goMethods {
@@ -85,6 +89,9 @@ func TestServicesMatchInterfaces(t *testing.T) {
 		})
 	}
 }
+
+// handleField is the handle every request of a service names in field 1.
+var handleField = map[string]string{"StreamStore": "stream", "ConsumerStore": "consumer"}
 
 func streamKind(md protoreflect.MethodDescriptor) string {
 	switch {

@@ -86,7 +86,6 @@ func (d *data) nextMatch(fs *filterSet, start uint64) int {
 	if d.nmsgs == 0 || start > d.last {
 		return -1
 	}
-	i := d.startIndex(start)
 	if fs.literal && !fs.all {
 		best := uint64(0)
 		d.subjects(fs, func(_ string, si *subjIdx) {
@@ -101,7 +100,7 @@ func (d *data) nextMatch(fs *filterSet, start uint64) int {
 	}
 	// Scan a while; when matches are sparse, ask the subject index instead.
 	budget := 64 + 4*len(d.subjs)
-	for ; i < d.msgs.len(); i++ {
+	for i := d.startIndex(start); i < d.msgs.len(); i++ {
 		m := d.msgs.at(i)
 		if !m.deleted && fs.match(m.subj) {
 			return i
