@@ -344,7 +344,12 @@ func (d *data) updateConfig(cfg store.StreamConfig) error {
 	if cfg.Storage != d.cfg.Storage && d.nmsgs > 0 {
 		return fmt.Errorf("%w: cannot change storage type of a stream with messages", store.ErrInvalid)
 	}
-	pristine := d.nmsgs == 0 && d.last+1 == max(d.cfg.FirstSeq, 1) && d.lastTime == 0
+	// A stream that never held a message takes a new first sequence.
+	first, last := uint64(0), uint64(0)
+	if d.cfg.FirstSeq > 0 {
+		first, last = d.cfg.FirstSeq, d.cfg.FirstSeq-1
+	}
+	pristine := d.nmsgs == 0 && d.first == first && d.last == last && d.lastTime == 0
 	d.setConfig(cfg)
 	if pristine {
 		d.resetSeqs()

@@ -142,6 +142,19 @@ func (rd *Reader) finish(ctx context.Context, d *dec, st Stats, target store.Str
 			return err
 		}
 	}
+	// An empty stream can have its first sequence past LastSeq+1's start
+	// (a purged new stream reports 1/0); Compact carries that over.
+	if first := rd.hdr.State.FirstSeq; rd.hdr.State.Msgs == 0 && first > 0 {
+		fs, err := target.FastState(ctx)
+		if err != nil {
+			return err
+		}
+		if fs.Msgs == 0 && fs.FirstSeq < first {
+			if _, err := target.Compact(ctx, first); err != nil {
+				return err
+			}
+		}
+	}
 	for _, ci := range st.Consumers {
 		cs, err := target.OpenConsumer(ctx, ci.Name, ci.Meta)
 		if err != nil {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hangar-mq/hangar/core/store"
+	"github.com/hangar-mq/hangar/core/store/mem"
 	"pgregory.net/rapid"
 )
 
@@ -45,6 +47,9 @@ func testProperties(t *testing.T, h *harness) {
 			compareModel(rt, s, m)
 		}
 		compareQueries(rt, h, s, m)
+		if rapid.IntRange(0, 3).Draw(rt, "snapshot") == 0 {
+			compareRestored(rt, h, s, m)
+		}
 	})
 }
 
@@ -56,7 +61,24 @@ func step(rt *rapid.T, h *harness, s store.StreamStore, m *model, i int) {
 	seqIn := func(label string) uint64 {
 		return rapid.Uint64Range(m.first-min(m.first, 2), m.last+2).Draw(rt, label)
 	}
-	switch op := rapid.IntRange(0, 11).Draw(rt, fmt.Sprintf("op%d", i)); op {
+	switch op := rapid.IntRange(0, 12).Draw(rt, fmt.Sprintf("op%d", i)); op {
+	case 12: // a batch, with the same checks per message
+		n := rapid.IntRange(1, 4).Draw(rt, "batch")
+		batch := make([]store.NewMsg, n)
+		for j := range batch {
+			batch[j] = store.NewMsg{Subject: rapid.SampledFrom(propSubjects).Draw(rt, "subject"),
+				Data: make([]byte, rapid.IntRange(0, 80).Draw(rt, "size"))}
+		}
+		res, err := s.StoreBatch(ctx, batch)
+		if err != nil || len(res) != n {
+			rt.Fatalf("StoreBatch: %d results, %v", len(res), err)
+		}
+		for j, r := range res {
+			wseq, werr := m.store(store.Msg{Subject: batch[j].Subject, Data: batch[j].Data, Time: r.Time})
+			if errKind(r.Err) != errKind(werr) || r.Seq != wseq {
+				rt.Fatalf("StoreBatch[%d] = %+v; model %d, %v", j, r, wseq, werr)
+			}
+		}
 	case 0, 1, 2, 3: // store, the common case
 		subj := rapid.SampledFrom(propSubjects).Draw(rt, "subject")
 		data := make([]byte, rapid.IntRange(0, 120).Draw(rt, "size"))
@@ -175,4 +197,25 @@ func compareQueries(rt *rapid.T, h *harness, s store.StreamStore, m *model) {
 			rt.Fatalf("MultiLastSeqs(%q, %d) = %v, %v; model %v", multi, maxSeq, got2, err, want)
 		}
 	}
+}
+
+// compareRestored snapshots the backend, restores it into a memory store
+// and compares that with the model.
+func compareRestored(rt *rapid.T, h *harness, s store.StreamStore, m *model) {
+	var buf bytes.Buffer
+	if err := s.Snapshot(h.ctx, &buf, store.SnapshotOptions{ChunkSize: 256}); err != nil {
+		rt.Fatalf("Snapshot: %v", err)
+	}
+	mp, _ := mem.New(store.ProviderConfig{})
+	defer mp.Close(h.ctx)
+	cfg := m.cfg
+	cfg.Name += "-restored"
+	dst, err := mp.Restore(h.ctx, cfg, &buf)
+	if err != nil {
+		rt.Fatalf("Restore: %v", err)
+	}
+	known := m.timeKnown
+	m.timeKnown = false // a trailing gap takes the restorer's clock
+	defer func() { m.timeKnown = known }()
+	compareModel(rt, dst, m)
 }
