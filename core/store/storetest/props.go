@@ -28,13 +28,7 @@ var (
 func testProperties(t *testing.T, h *harness) {
 	rapid.Check(t, func(rt *rapid.T) {
 		cfg := h.cfg()
-		cfg.MaxMsgs = rapid.SampledFrom([]int64{0, 0, 3, 12}).Draw(rt, "max_msgs")
-		cfg.MaxBytes = rapid.SampledFrom([]int64{0, 0, 400, 1500}).Draw(rt, "max_bytes")
-		cfg.MaxMsgsPerSubject = rapid.SampledFrom([]int64{0, 0, 1, 3}).Draw(rt, "max_per_subject")
-		if rapid.Bool().Draw(rt, "discard_new") {
-			cfg.Discard = store.DiscardNew
-			cfg.DiscardNewPerSubject = cfg.MaxMsgsPerSubject > 0 && rapid.Bool().Draw(rt, "new_per_subject")
-		}
+		drawLimits(rt, &cfg)
 		cfg.MaxAge = rapid.SampledFrom([]time.Duration{0, time.Hour}).Draw(rt, "max_age")
 		cfg.AllowMsgTTL = rapid.Bool().Draw(rt, "allow_ttl")
 		cfg.FirstSeq = rapid.SampledFrom([]uint64{0, 0, 1, 40}).Draw(rt, "first_seq")
@@ -61,7 +55,15 @@ func step(rt *rapid.T, h *harness, s store.StreamStore, m *model, i int) {
 	seqIn := func(label string) uint64 {
 		return rapid.Uint64Range(m.first-min(m.first, 2), m.last+2).Draw(rt, label)
 	}
-	switch op := rapid.IntRange(0, 12).Draw(rt, fmt.Sprintf("op%d", i)); op {
+	switch op := rapid.IntRange(0, 13).Draw(rt, fmt.Sprintf("op%d", i)); op {
+	case 13: // new limits, applied at once
+		cfg := m.cfg
+		drawLimits(rt, &cfg)
+		if err := s.UpdateConfig(ctx, cfg); err != nil {
+			rt.Fatalf("UpdateConfig: %v", err)
+		}
+		m.cfg = cfg
+		m.enforce("")
 	case 12: // a batch, with the same checks per message
 		n := rapid.IntRange(1, 4).Draw(rt, "batch")
 		batch := make([]store.NewMsg, n)
@@ -218,4 +220,16 @@ func compareRestored(rt *rapid.T, h *harness, s store.StreamStore, m *model) {
 	m.timeKnown = false // a trailing gap takes the restorer's clock
 	defer func() { m.timeKnown = known }()
 	compareModel(rt, dst, m)
+}
+
+// drawLimits draws retention limits and a discard policy into cfg.
+func drawLimits(rt *rapid.T, cfg *store.StreamConfig) {
+	cfg.MaxMsgs = rapid.SampledFrom([]int64{0, 0, 3, 12}).Draw(rt, "max_msgs")
+	cfg.MaxBytes = rapid.SampledFrom([]int64{0, 0, 400, 1500}).Draw(rt, "max_bytes")
+	cfg.MaxMsgsPerSubject = rapid.SampledFrom([]int64{0, 0, 1, 3}).Draw(rt, "max_per_subject")
+	cfg.Discard, cfg.DiscardNewPerSubject = store.DiscardOld, false
+	if rapid.Bool().Draw(rt, "discard_new") {
+		cfg.Discard = store.DiscardNew
+		cfg.DiscardNewPerSubject = cfg.MaxMsgsPerSubject > 0 && rapid.Bool().Draw(rt, "new_per_subject")
+	}
 }
