@@ -6,6 +6,7 @@ build:
 test:
 	./scripts/test.sh
 
+# proto regenerates the Go code of the .proto files under proto/.
 proto:
 	./scripts/gen-proto.sh
 
