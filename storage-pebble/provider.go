@@ -129,7 +129,7 @@ func newProvider(cfg store.ProviderConfig, fs vfs.FS) (*Provider, error) {
 		MemTableStopWritesThreshold: 2,
 		FormatMajorVersion:          pebble.FormatValueSeparation,
 		Logger:                      quietLogger{},
-		CompactionConcurrencyRange: func() (int, int) { return 1, params.CompactionConcurrency },
+		CompactionConcurrencyRange:  func() (int, int) { return 1, params.CompactionConcurrency },
 	}
 	// Point lookups (a subject's state, a message by sequence) use the bloom
 	// filters; Pebble's default has none.
