@@ -11,9 +11,10 @@ import (
 // Large removals are committed in chunks so a batch stays bounded; each
 // chunk carries the counters and subject states it produced, so a crash
 // between chunks leaves a consistent stream (part of the removal done).
-const (
+// (Variables so tests can make chunks small.)
+var (
 	chunkBytes   = 8 << 20
-	chunkOps     = 64 << 10
+	chunkOps     = uint32(64 << 10)
 	collectLimit = 512
 )
 

@@ -1,0 +1,5 @@
+//go:build !race
+
+package storagepebble
+
+const raceEnabled = false
