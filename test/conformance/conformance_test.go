@@ -8,6 +8,7 @@ import (
 	"github.com/hangar-mq/hangar/core/store"
 	"github.com/hangar-mq/hangar/core/store/mem"
 	"github.com/hangar-mq/hangar/core/store/storetest"
+	storagepebble "github.com/hangar-mq/hangar/storage-pebble"
 )
 
 // backends lists the factories the kit runs against.
@@ -19,10 +20,20 @@ var backends = []struct {
 	// The memory store with the file byte accounting, as a stand-in for a
 	// disk backend's numbers until one is added here.
 	{"memory-file-accounting", storetest.Factory{New: newMem, Storage: store.FileStorage}},
+	{"pebble", storetest.Factory{New: newPebble, Storage: store.FileStorage}},
 }
 
 func newMem(tb testing.TB, _ string) store.Provider {
 	p, err := store.NewProvider(mem.ID, store.ProviderConfig{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// newPebble opens the Pebble store in dir with Hangar's default sync policy.
+func newPebble(tb testing.TB, dir string) store.Provider {
+	p, err := store.NewProvider(storagepebble.ID, store.ProviderConfig{Dir: dir, Sync: store.SyncPolicy{Always: true}})
 	if err != nil {
 		tb.Fatal(err)
 	}
