@@ -29,10 +29,35 @@ type stream struct {
 	c          counters
 	nConsumers int
 	consumers  map[string]*consumer
+	// subjCache holds committed per-subject states writers used lately, up
+	// to subjCacheSize, so appends to hot subjects skip a Pebble lookup.
+	subjCache map[string]subjState
+}
+
+// subjCacheSize bounds a stream's subject-state cache (about 100 bytes an
+// entry), keeping memory independent of the number of subjects.
+const subjCacheSize = 4096
+
+// cacheSubjects records committed subject states, evicting arbitrary
+// entries when full.
+func (s *stream) cacheSubjects(settled []settledSubj) {
+	for _, x := range settled {
+		if x.st.n == 0 {
+			delete(s.subjCache, x.subj)
+			continue
+		}
+		if _, ok := s.subjCache[x.subj]; !ok && len(s.subjCache) >= subjCacheSize {
+			for k := range s.subjCache {
+				delete(s.subjCache, k)
+				break
+			}
+		}
+		s.subjCache[x.subj] = x.st
+	}
 }
 
 func newStream(p *Provider, id uint32, cfg store.StreamConfig) *stream {
-	s := &stream{p: p, id: id, consumers: make(map[string]*consumer)}
+	s := &stream{p: p, id: id, consumers: make(map[string]*consumer), subjCache: make(map[string]subjState)}
 	s.setConfig(cfg)
 	s.c = newCounters(&s.cfg)
 	return s
@@ -76,13 +101,18 @@ func (s *stream) lockR() error {
 // write runs fn in a transaction under the write lock and commits it; it
 // waits for the WAL sync after releasing the lock, so that concurrent
 // writers of this and other streams share syncs.
-func (s *stream) write(fn func(t *txn) error) error {
+func (s *stream) write(fn func(t *txn) error) error { return s.writeTxn(false, fn) }
+
+// appendTxn is write for plain appends; see newTxn.
+func (s *stream) appendTxn(fn func(t *txn) error) error { return s.writeTxn(true, fn) }
+
+func (s *stream) writeTxn(appendOnly bool, fn func(t *txn) error) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return s.errClosed()
 	}
-	t := s.newTxn()
+	t := s.newTxn(appendOnly)
 	err := fn(t)
 	var pending *pebble.Batch
 	if err == nil {

@@ -2,6 +2,7 @@ package storagepebble
 
 import (
 	"bytes"
+	"errors"
 	"math"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -33,6 +34,8 @@ type txn struct {
 	s          *stream
 	cfg        *store.StreamConfig
 	b          *pebble.Batch
+	indexed    bool          // b is an indexed batch, which reads see
+	r          pebble.Reader // b when indexed, else the DB
 	c          counters
 	firstStale bool
 	subjs      map[string]*subjTx
@@ -45,14 +48,39 @@ type txn struct {
 
 	k, k2 []byte // scratch keys
 
+	// settled are the subject states this transaction's commits wrote,
+	// for the stream's cache once the commit is applied.
+	settled []settledSubj
+
 	// What removals did, for Expire's result.
 	removed, removedBytes uint64
 }
 
-func (s *stream) newTxn() *txn {
-	t := &txn{s: s, cfg: &s.cfg, b: s.p.db.NewIndexedBatch(), c: s.c, subjs: make(map[string]*subjTx)}
+type settledSubj struct {
+	subj string
+	st   subjState // n == 0: the subject is gone
+}
+
+// newTxn starts a transaction. A plain append to a stream without
+// discard-old limits reads nothing it wrote itself, so it skips the cost of
+// an indexed batch.
+func (s *stream) newTxn(appendOnly bool) *txn {
+	c := &s.cfg
+	t := &txn{s: s, cfg: c, c: s.c, subjs: make(map[string]*subjTx)}
+	t.indexed = !appendOnly || c.MaxMsgs > 0 || c.MaxBytes > 0 || c.MaxMsgsPerSubject > 0
+	t.newBatch()
 	t.itOpts = pebble.IterOptions{LowerBound: appendID(nil, s.id), UpperBound: streamEnd(s.id)}
 	return t
+}
+
+func (t *txn) newBatch() {
+	if t.indexed {
+		t.b = t.s.p.db.NewIndexedBatch()
+		t.r = t.b
+	} else {
+		t.b = t.s.p.db.NewBatch()
+		t.r = t.s.p.db
+	}
 }
 
 func (t *txn) set(k, v []byte) {
@@ -77,6 +105,9 @@ func (t *txn) delRange(lo, hi []byte) {
 // far. Writes made later are not seen until the next call, which also
 // unpositions it.
 func (t *txn) iter() (*pebble.Iterator, error) {
+	if !t.indexed {
+		return nil, errors.New("pebble store: internal error: a transaction without an indexed batch needs to read")
+	}
 	if t.it == nil {
 		it, err := t.b.NewIter(&t.itOpts)
 		if err != nil {
@@ -102,15 +133,21 @@ func (t *txn) subj(subj string) (*subjTx, error) {
 	if x := t.subjs[subj]; x != nil {
 		return x, nil
 	}
-	t.k = perKey(t.k[:0], t.s.id, subj)
-	v, ok, err := get(t.b, t.k)
-	if err != nil {
-		return nil, err
-	}
 	x := &subjTx{}
-	if ok {
-		if x.subjState, err = decodeSubjState(v); err != nil {
+	if st, ok := t.s.subjCache[subj]; ok {
+		x.subjState = st
+	} else {
+		// The batch holds no write of subj's state yet (those come at
+		// finish), so the DB's is current even when the batch is not read.
+		t.k = perKey(t.k[:0], t.s.id, subj)
+		v, ok, err := get(t.r, t.k)
+		if err != nil {
 			return nil, err
+		}
+		if ok {
+			if x.subjState, err = decodeSubjState(v); err != nil {
+				return nil, err
+			}
 		}
 	}
 	t.subjs[subj] = x
@@ -221,7 +258,7 @@ func (t *txn) removeKnown(seq uint64, subj string, e entry, o removeOpts) error 
 
 // removeSeq removes the message at seq; ok is false when there is none.
 func (t *txn) removeSeq(seq uint64) (ok bool, subj string, err error) {
-	v, ok, err := get(t.b, msgKey(t.k[:0], t.s.id, seq))
+	v, ok, err := get(t.r, msgKey(t.k[:0], t.s.id, seq))
 	if err != nil || !ok {
 		return false, "", err
 	}
@@ -314,6 +351,7 @@ func (t *txn) finish() error {
 		t.k = perKey(t.k[:0], t.s.id, subj)
 		if x.n == 0 {
 			t.del(t.k)
+			t.settled = append(t.settled, settledSubj{subj: subj})
 			continue
 		}
 		if err := t.resolve(subj, x); err != nil {
@@ -321,6 +359,7 @@ func (t *txn) finish() error {
 		}
 		t.k = perKey(t.k[:0], t.s.id, subj)
 		t.set(t.k, appendSubjState(t.k2[:0], x.subjState))
+		t.settled = append(t.settled, settledSubj{subj: subj, st: x.subjState})
 	}
 	clear(t.subjs)
 	if _, err := t.first(); err != nil {
@@ -350,8 +389,15 @@ func (t *txn) commit() (*pebble.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.s.c = t.c
+	t.applied()
 	return pending, nil
+}
+
+// applied publishes what a commit wrote to the stream's memory.
+func (t *txn) applied() {
+	t.s.c = t.c
+	t.s.cacheSubjects(t.settled)
+	t.settled = t.settled[:0]
 }
 
 // flush commits what the transaction holds so far without waiting for a
@@ -369,8 +415,8 @@ func (t *txn) flush() error {
 		t.b = nil
 		return err
 	}
-	t.s.c = t.c
-	t.b = t.s.p.db.NewIndexedBatch()
+	t.applied()
+	t.newBatch()
 	t.wrote = false
 	return nil
 }

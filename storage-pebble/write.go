@@ -90,7 +90,7 @@ func (t *txn) trimSubject(subj string, limit uint64) error {
 	}
 	if x.n == limit+1 && !x.firstStale {
 		// The common KV case: one message out, and its sequence is known.
-		v, ok, err := get(t.b, subjKey(t.k[:0], t.s.id, subj, x.first))
+		v, ok, err := get(t.r, subjKey(t.k[:0], t.s.id, subj, x.first))
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,7 @@ func (t *txn) trimAllSubjects(limit uint64) error {
 
 // Store implements store.Writer.
 func (s *stream) Store(_ context.Context, subj string, hdr, data []byte, ttl int64) (seq uint64, ts int64, err error) {
-	err = s.write(func(t *txn) error {
+	err = s.appendTxn(func(t *txn) error {
 		if err := t.check(subj, hdr, data, ttl); err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func (s *stream) StoreBatch(_ context.Context, msgs []store.NewMsg) ([]store.Sto
 	if len(msgs) == 0 {
 		return res, s.write(func(*txn) error { return nil })
 	}
-	err := s.write(func(t *txn) error {
+	err := s.appendTxn(func(t *txn) error {
 		ts := time.Now().UnixNano()
 		for i := range msgs {
 			m := &msgs[i]
@@ -167,7 +167,7 @@ func (s *stream) StoreBatch(_ context.Context, msgs []store.NewMsg) ([]store.Sto
 
 // StoreRaw implements store.Writer.
 func (s *stream) StoreRaw(_ context.Context, m store.Msg) error {
-	return s.write(func(t *txn) error {
+	return s.appendTxn(func(t *txn) error {
 		next := t.c.last + 1
 		if m.Seq != 0 && m.Seq != next {
 			return fmt.Errorf("%w: raw seq %d, next %d", store.ErrSequenceMismatch, m.Seq, next)
@@ -267,7 +267,7 @@ func (s *stream) updateConfig(cfg store.StreamConfig) (*pebble.Batch, error) {
 	pristine := s.c.msgs == 0 && s.c.first == fresh.first && s.c.last == fresh.last && s.c.lastTime == 0
 	old := s.cfg
 	s.setConfig(cfg)
-	t := s.newTxn()
+	t := s.newTxn(false)
 	t.set(tableKey(nil, s.id, tConfig), encodeRecord(&s.cfg, s.restoring))
 	if pristine {
 		t.c = newCounters(&s.cfg)
