@@ -58,7 +58,7 @@ func checkStream(s *stream) error {
 		}
 		st := subjs[m.subj]
 		if st.n == 0 {
-			st.first = seq
+			st.first, st.fe = seq, entry{ts: m.ts, ttl: m.ttl, size: size}
 		}
 		st.n++
 		st.last = seq

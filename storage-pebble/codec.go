@@ -121,20 +121,27 @@ func decodeEntry(v []byte) (entry, error) {
 	return e, d.err("subject entry")
 }
 
-// subjState is a subject's count and first and last sequences.
+// subjState is a subject's count, first and last sequences, and what the
+// subject index holds for its first message, so that dropping a subject's
+// oldest message (a KV update) needs no read of the index.
 type subjState struct {
 	n, first, last uint64
+	fe             entry
 }
 
 func appendSubjState(dst []byte, s subjState) []byte {
 	dst = binary.AppendUvarint(dst, s.n)
 	dst = binary.AppendUvarint(dst, s.first)
-	return binary.AppendUvarint(dst, s.last)
+	dst = binary.AppendUvarint(dst, s.last)
+	dst = binary.AppendVarint(dst, s.fe.ts)
+	dst = binary.AppendVarint(dst, s.fe.ttl)
+	return binary.AppendUvarint(dst, s.fe.size)
 }
 
 func decodeSubjState(v []byte) (subjState, error) {
 	d := decoder{b: v}
 	s := subjState{n: d.uvarint(), first: d.uvarint(), last: d.uvarint()}
+	s.fe = entry{ts: d.varint(), ttl: d.varint(), size: d.uvarint()}
 	return s, d.err("subject state")
 }
 

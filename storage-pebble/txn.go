@@ -26,6 +26,8 @@ type subjTx struct {
 	subjState
 	firstStale, lastStale bool
 	dirty                 bool
+	le                    entry // the last message's index entry, when leKnown
+	leKnown               bool
 }
 
 // txn is one write to a stream: an indexed batch (so the write reads its own
@@ -164,13 +166,13 @@ func (t *txn) appendMsg(subj string, hdr, data []byte, ttl int64, seq uint64, ts
 	if err != nil {
 		return err
 	}
-	size := t.size(subj, hdr, data)
+	e := entry{ts: ts, ttl: ttl, size: t.size(subj, hdr, data)}
 	id := t.s.id
 	t.k = msgKey(t.k[:0], id, seq)
 	t.k2 = appendMsgValue(t.k2[:0], ts, ttl, subj, hdr, data)
 	t.set(t.k, t.k2)
 	t.k = subjKey(t.k[:0], id, subj, seq)
-	t.k2 = appendEntry(t.k2[:0], entry{ts: ts, ttl: ttl, size: size})
+	t.k2 = appendEntry(t.k2[:0], e)
 	t.set(t.k, t.k2)
 	flag := flagAge
 	if ttl != 0 {
@@ -181,17 +183,18 @@ func (t *txn) appendMsg(subj string, hdr, data []byte, ttl int64, seq uint64, ts
 		t.set(ttlKey(t.k[:0], id, expiry(ts, ttl), seq), nil)
 	}
 	if x.n == 0 {
-		x.first, x.firstStale = seq, false
+		x.first, x.fe, x.firstStale = seq, e, false
 		t.c.subjects++
 	}
 	x.n++
 	x.last, x.lastStale, x.dirty = seq, false, true
+	x.le, x.leKnown = e, true
 	c := &t.c
 	if c.msgs == 0 {
 		c.first, c.firstTime, t.firstStale = seq, ts, false
 	}
 	c.msgs++
-	c.bytes += size
+	c.bytes += e.size
 	c.last, c.lastTime = seq, ts
 	if ttl == 0 {
 		c.age++
@@ -237,7 +240,11 @@ func (t *txn) removeKnown(seq uint64, subj string, e entry, o removeOpts) error 
 			x.firstStale = true
 		}
 		if seq >= x.last {
-			x.lastStale = true
+			x.lastStale, x.leKnown = true, false
+		}
+		if x.n == 1 && x.firstStale && !x.lastStale && x.leKnown {
+			// One left, and it is the last: no seek needed.
+			x.first, x.fe, x.firstStale = x.last, x.le, false
 		}
 	}
 	c := &t.c
@@ -303,10 +310,23 @@ func (t *txn) resolve(subj string, x *subjTx) error {
 		return nil
 	}
 	if x.n == 1 && x.firstStale != x.lastStale {
-		if x.firstStale {
-			x.first = x.last
+		if x.lastStale {
+			x.last, x.le, x.leKnown = x.first, x.fe, true
 		} else {
-			x.last = x.first
+			if !x.leKnown {
+				v, ok, err := get(t.r, subjKey(t.k[:0], t.s.id, subj, x.last))
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return errCorrupt("subject %q last %d is not indexed", subj, x.last)
+				}
+				if x.le, err = decodeEntry(v); err != nil {
+					return err
+				}
+				x.leKnown = true
+			}
+			x.first, x.fe = x.last, x.le
 		}
 		x.firstStale, x.lastStale = false, false
 		return nil
@@ -320,6 +340,9 @@ func (t *txn) resolve(subj string, x *subjTx) error {
 		if !it.SeekGE(subjKey(t.k[:0], t.s.id, subj, x.first)) || !bytes.HasPrefix(it.Key(), pfx) {
 			return t.lostSubject(it, subj)
 		}
+		if x.fe, err = decodeEntry(it.Value()); err != nil {
+			return err
+		}
 		x.first, x.firstStale = seqSuffix(it.Key()), false
 	}
 	if x.lastStale {
@@ -330,7 +353,10 @@ func (t *txn) resolve(subj string, x *subjTx) error {
 		if !it.SeekLT(hi) || !bytes.HasPrefix(it.Key(), pfx) {
 			return t.lostSubject(it, subj)
 		}
-		x.last, x.lastStale = seqSuffix(it.Key()), false
+		if x.le, err = decodeEntry(it.Value()); err != nil {
+			return err
+		}
+		x.last, x.lastStale, x.leKnown = seqSuffix(it.Key()), false, true
 	}
 	return nil
 }

@@ -89,19 +89,9 @@ func (t *txn) trimSubject(subj string, limit uint64) error {
 		return err
 	}
 	if x.n == limit+1 && !x.firstStale {
-		// The common KV case: one message out, and its sequence is known.
-		v, ok, err := get(t.r, subjKey(t.k[:0], t.s.id, subj, x.first))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return errCorrupt("subject %q first %d is not indexed", subj, x.first)
-		}
-		e, err := decodeEntry(v)
-		if err != nil {
-			return err
-		}
-		return t.removeKnown(x.first, subj, e, removeOpts{})
+		// The common KV case: one message out, and the subject's state
+		// says which and how to remove it.
+		return t.removeKnown(x.first, subj, x.fe, removeOpts{})
 	}
 	_, err = t.removeSubjectRange(subj, math.MaxUint64, x.n-limit)
 	return err
