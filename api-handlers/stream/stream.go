@@ -79,11 +79,12 @@ func (f *family) create(ctx context.Context, r *jsapi.Request) (jsapi.Response, 
 	if err != nil {
 		return nil, err
 	}
-	info, created, err := f.rt.CreateStream(ctx, r.Account, req.StreamConfig, req.Pedantic)
+	info, _, err := f.rt.CreateStream(ctx, r.Account, req.StreamConfig, req.Pedantic)
 	if err != nil {
 		return nil, err
 	}
-	return &jsapi.StreamCreateResponse{StreamInfo: info, DidCreate: created}, nil
+	// The reference reports did_create on an identical re-create too.
+	return &jsapi.StreamCreateResponse{StreamInfo: info, DidCreate: true}, nil
 }
 
 func (f *family) update(ctx context.Context, r *jsapi.Request) (jsapi.Response, error) {
@@ -146,15 +147,15 @@ func (f *family) list(ctx context.Context, r *jsapi.Request) (jsapi.Response, er
 func (f *family) info(ctx context.Context, r *jsapi.Request) (jsapi.Response, error) {
 	var req jsapi.StreamInfoRequest
 	if err := f.rt.DecodeRequest(r.Body, &req); err != nil {
-		return nil, err
+		return &jsapi.StreamInfoResponse{}, err
 	}
 	s, err := f.rt.LookupStream(r.Account, streamToken(r))
 	if err != nil {
-		return nil, err
+		return &jsapi.StreamInfoResponse{}, err
 	}
 	info, total, err := s.Info(ctx, &req)
 	if err != nil {
-		return nil, err
+		return &jsapi.StreamInfoResponse{}, err
 	}
 	resp := &jsapi.StreamInfoResponse{StreamInfo: info}
 	if req.SubjectsFilter != "" {
@@ -164,7 +165,7 @@ func (f *family) info(ctx context.Context, r *jsapi.Request) (jsapi.Response, er
 }
 
 func (f *family) delete(ctx context.Context, r *jsapi.Request) (jsapi.Response, error) {
-	if len(r.Body) > 0 {
+	if !jetstream.IsEmptyRequest(r.Body) {
 		return nil, jserr.NewNotEmptyRequestError()
 	}
 	if err := f.rt.DeleteStream(ctx, r.Account, streamToken(r)); err != nil {

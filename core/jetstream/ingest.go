@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -245,7 +246,7 @@ func (s *Stream) checkMsg(m *inMsg) error {
 		case rollupSubject, rollupAll:
 			m.rollup = v
 		default:
-			return jserr.NewStreamRollupFailedError(errors.New("rollup value invalid: " + v))
+			return jserr.NewStreamRollupFailedError(fmt.Errorf("rollup value invalid: %q", v))
 		}
 	}
 	if _, ok := getHeader(m.hdr, hdrIncr); ok {
@@ -406,8 +407,8 @@ func (s *Stream) storeRun(run []*inMsg) {
 		s.lastSeq.Store(r.Seq)
 		if m.msgID != "" {
 			s.recordMsgID(m.msgID, r.Seq, r.Time)
-			s.lastMsgID = m.msgID
 		}
+		s.lastMsgID = m.msgID
 		if m.rollup != "" {
 			s.applyRollup(m, r.Seq)
 		}

@@ -3,6 +3,8 @@ package jetstream
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,10 +174,12 @@ func (r *router) handle(job *apiJob) {
 	}
 	var resp jsapi.Response
 	var err error
+	if rt == nil {
+		// The reference has no responder for unknown API subjects.
+		return
+	}
 	sys := job.acc == r.rt.srv.SystemAccount()
 	switch {
-	case rt == nil:
-		err = jserr.NewBadRequestError()
 	case rt.ep.System && !sys:
 		err = jserr.NewNotEnabledForAccountError()
 	case job.ja == nil && !rt.ep.System:
@@ -205,7 +209,7 @@ func (r *router) handle(job *apiJob) {
 			job.ja.apiErrors.Add(1)
 		}
 		ae := jserr.From(err)
-		if se, ok := resp.(interface{ SetError(*jserr.APIError) }); ok && resp != nil {
+		if se, ok := resp.(interface{ SetError(*jserr.APIError) }); ok {
 			se.SetError(ae)
 		} else {
 			resp = &jsapi.APIResponse{Error: ae}
@@ -239,9 +243,24 @@ func (rt *Runtime) decodeRequest(body []byte, v any) error {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return jserr.NewInvalidJSONError(fmt.Sprintf("%v at offset %d", err, se.Offset))
+		}
 		return jserr.NewInvalidJSONError(err)
 	}
 	return nil
+}
+
+// IsEmptyRequest reports whether a body carries nothing: empty, blank or
+// an empty JSON object, which the reference treats alike.
+func IsEmptyRequest(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return true
+	}
+	var m map[string]any
+	return json.Unmarshal(b, &m) == nil && len(m) == 0
 }
 
 // DecodeRequest is decodeRequest for families.
