@@ -3,7 +3,8 @@
 package all
 
 import (
-	_ "github.com/hangar-mq/hangar/api-handlers/account" // $JS.API.INFO, ACCOUNT.*
-	_ "github.com/hangar-mq/hangar/api-handlers/direct"  // DIRECT.GET.*
-	_ "github.com/hangar-mq/hangar/api-handlers/stream"  // STREAM.*
+	_ "github.com/hangar-mq/hangar/api-handlers/account"  // $JS.API.INFO, ACCOUNT.*
+	_ "github.com/hangar-mq/hangar/api-handlers/consumer" // CONSUMER.*
+	_ "github.com/hangar-mq/hangar/api-handlers/direct"   // DIRECT.GET.*
+	_ "github.com/hangar-mq/hangar/api-handlers/stream"   // STREAM.*
 )

@@ -2,6 +2,7 @@ package jetstream
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/hangar-mq/hangar/core/store"
 )
@@ -12,6 +13,16 @@ import (
 type consumerSet struct {
 	mu sync.RWMutex
 	m  map[string]*Consumer
+	// createMu serialises consumer creates so limit and work-queue checks
+	// see each other.
+	createMu sync.Mutex
+	// removals counts stream changes that remove messages consumers may
+	// not have delivered yet (purges, expiry, deletes, rollups); consumers
+	// recount their pending messages when it moves.
+	removals atomic.Uint64
+	// noInterest collects, during one store run of an interest stream, the
+	// sequences nobody is interested in.
+	noInterest []uint64
 }
 
 func (cs *consumerSet) init() { cs.m = map[string]*Consumer{} }
@@ -26,6 +37,37 @@ func (cs *consumerSet) list() []*Consumer {
 	return out
 }
 
+func (cs *consumerSet) lookup(name string) *Consumer {
+	cs.mu.RLock()
+	defer cs.mu.RUnlock()
+	return cs.m[name]
+}
+
+func (cs *consumerSet) add(c *Consumer) {
+	cs.mu.Lock()
+	cs.m[c.name] = c
+	cs.mu.Unlock()
+}
+
+func (cs *consumerSet) remove(name string) *Consumer {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c := cs.m[name]
+	delete(cs.m, name)
+	return c
+}
+
+// removeIf removes c if it is still the consumer under its name.
+func (cs *consumerSet) removeIf(c *Consumer) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.m[c.name] != c {
+		return false
+	}
+	delete(cs.m, c.name)
+	return true
+}
+
 // notify wakes consumers after new messages were stored.
 func (cs *consumerSet) notify() {
 	cs.mu.RLock()
@@ -36,15 +78,24 @@ func (cs *consumerSet) notify() {
 }
 
 func (cs *consumerSet) purged(req store.PurgeRequest) {
+	cs.removals.Add(1)
 	for _, c := range cs.list() {
 		c.streamPurged(req)
 	}
 }
 
 func (cs *consumerSet) expired() {
+	cs.removals.Add(1)
 	for _, c := range cs.list() {
 		c.kick()
 	}
+}
+
+// removed tells consumers that messages went away outside a purge (a
+// message delete, a rollup).
+func (cs *consumerSet) removed() {
+	cs.removals.Add(1)
+	cs.notify()
 }
 
 func (s *Stream) numConsumers() int {

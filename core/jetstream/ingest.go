@@ -405,6 +405,7 @@ func (s *Stream) storeRun(run []*inMsg) {
 		}
 		stored = true
 		s.lastSeq.Store(r.Seq)
+		s.noteStored(r.Seq, m.subj)
 		if m.msgID != "" {
 			s.recordMsgID(m.msgID, r.Seq, r.Time)
 		}
@@ -419,6 +420,7 @@ func (s *Stream) storeRun(run []*inMsg) {
 		m.release()
 	}
 	clear(batch)
+	s.dropNoInterest()
 	if stored {
 		s.afterStore()
 	}
@@ -442,6 +444,7 @@ func (s *Stream) applyRollup(m *inMsg, seq uint64) {
 	if _, err := s.st.Purge(s.rt.ctx, req); err != nil {
 		s.rt.log.Warnf("JetStream: rollup on %q: %v", s.name, err)
 	}
+	s.cons.removed()
 }
 
 // storeErr maps a store error to the API error a publisher sees.
@@ -478,6 +481,9 @@ func (s *Stream) applyControl(op *streamOp) {
 			r.err = s.st.Erase(ctx, op.seq)
 		} else {
 			r.err = s.st.Remove(ctx, op.seq)
+		}
+		if r.err == nil {
+			s.cons.removed()
 		}
 	case opRemoveSeqs:
 		for _, q := range op.seqs {
