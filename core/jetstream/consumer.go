@@ -21,7 +21,7 @@ import (
 type pendingMsg struct {
 	dseq     uint64 // consumer sequence of its latest delivery
 	ts       int64  // when that delivery happened (Unix ns)
-	deadline int64  // when to redeliver (Unix ns); 0 once max_deliver is reached
+	deadline int64  // when to redeliver (Unix ns)
 	dc       uint64 // deliveries so far
 }
 
@@ -51,9 +51,13 @@ type Consumer struct {
 	adflr   uint64 // ack floor, consumer sequence
 	asflr   uint64 // ack floor, stream sequence
 	pending map[uint64]pendingMsg
-	rdq     []uint64 // stream sequences due for redelivery, in order
-	lss     []uint64 // last_per_subject start: sequences still to deliver
-	dirty   bool     // ack-none state not yet persisted
+	// maxed holds the deliveries of messages that reached max_deliver:
+	// no longer pending or redelivered, still counted as redelivered and
+	// holding the ack floor, as in the reference.
+	maxed map[uint64]uint64
+	rdq   []uint64 // stream sequences due for redelivery, in order
+	lss   []uint64 // last_per_subject start: sequences still to deliver
+	dirty bool     // ack-none state not yet persisted
 
 	npc, npf uint64 // num pending and the stream sequence it is valid through
 	npGen    uint64 // removal generation npc was counted at
@@ -403,11 +407,17 @@ func (c *Consumer) restoreState(st *store.ConsumerState) {
 	for sseq, p := range st.Pending {
 		dc := st.Redelivered[sseq] + 1
 		pm := pendingMsg{dseq: p.Sequence, ts: p.Timestamp, dc: dc}
-		if c.cfg.MaxDeliver <= 0 || dc < uint64(c.cfg.MaxDeliver) {
-			pm.deadline = p.Timestamp + int64(c.ackWaitFor(dc, wait))
-		}
+		pm.deadline = p.Timestamp + int64(c.ackWaitFor(dc, wait))
 		c.pending[sseq] = pm
-		c.setEventLocked(time.Unix(0, max(pm.deadline, 1)))
+		c.setEventLocked(time.Unix(0, pm.deadline))
+	}
+	for sseq, n := range st.Redelivered {
+		if _, ok := st.Pending[sseq]; !ok && sseq > c.asflr {
+			if c.maxed == nil {
+				c.maxed = map[uint64]uint64{}
+			}
+			c.maxed[sseq] = n + 1
+		}
 	}
 }
 
@@ -455,20 +465,28 @@ func equalStrings(a, b []string) bool {
 // start subscribes the consumer's ack and flow-control subjects and runs
 // its delivery loop.
 func (c *Consumer) start() error {
-	v1 := c.ackPrefix + ">"
-	v2 := jsapi.AckPrefix + "*.*." + c.s.name + "." + c.name + ".>"
-	for _, sc := range []struct {
+	type handler struct {
 		subj string
 		cb   server.MsgHandler
-	}{
-		{v1, func(_ *server.Subscription, _ *server.Client, subj, reply string, _, data []byte) {
-			c.onAck(subj, reply, data, false)
-		}},
-		{v2, func(_ *server.Subscription, _ *server.Client, subj, reply string, _, data []byte) {
-			c.onAck(subj, reply, data, true)
-		}},
-		{"$JS.FC." + c.s.name + "." + c.name + ".>", func(_ *server.Subscription, _ *server.Client, subj, _ string, _, _ []byte) { c.onFlowControl(subj) }},
-	} {
+	}
+	var hs []handler
+	// An ack-none consumer takes no acks: acking it finds no responder,
+	// as with the reference.
+	if c.cfg.AckPolicy != jsapi.AckNone {
+		hs = append(hs,
+			handler{c.ackPrefix + ">", func(_ *server.Subscription, _ *server.Client, subj, reply string, _, data []byte) {
+				c.onAck(subj, reply, data, false)
+			}},
+			handler{jsapi.AckPrefix + "*.*." + c.s.name + "." + c.name + ".>", func(_ *server.Subscription, _ *server.Client, subj, reply string, _, data []byte) {
+				c.onAck(subj, reply, data, true)
+			}})
+	}
+	if c.cfg.FlowControl {
+		hs = append(hs, handler{"$JS.FC." + c.s.name + "." + c.name + ".>", func(_ *server.Subscription, _ *server.Client, subj, _ string, _, _ []byte) {
+			c.onFlowControl(subj)
+		}})
+	}
+	for _, sc := range hs {
 		sub, err := c.acc.Subscribe(sc.subj, "", sc.cb)
 		if err != nil {
 			c.unsubscribe()
@@ -582,6 +600,7 @@ func (c *Consumer) infoLocked(now time.Time) *jsapi.ConsumerInfo {
 			info.NumRedelivered++
 		}
 	}
+	info.NumRedelivered += len(c.maxed)
 	if c.cfg.IsPush() {
 		info.PushBound = c.push.bound
 	}
@@ -665,7 +684,9 @@ func (c *Consumer) Reset(seq uint64) (*jsapi.ConsumerInfo, uint64, error) {
 		return nil, 0, jserr.NewConsumerInvalidResetError(err)
 	}
 	c.pending = map[uint64]pendingMsg{}
+	c.maxed = nil
 	c.rdq, c.lss = nil, nil
+	c.lastDelivered = time.Time{}
 	c.sseq = max(seq, st.FirstSeq, 1)
 	c.dseq, c.adflr = 0, 0
 	c.dsseq, c.asflr = c.sseq-1, c.sseq-1

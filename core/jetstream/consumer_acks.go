@@ -131,7 +131,7 @@ func (c *Consumer) onAck(subj, reply string, data []byte, v2 bool) {
 			adv = func() { c.rt.advisoryNak(c.acc, c.s.name, c.name, dseq, sseq, dc) }
 		}
 	case ackProgress:
-		if p, ok := c.pending[sseq]; ok && p.deadline > 0 {
+		if p, ok := c.pending[sseq]; ok && p.deadline != queuedForRedelivery {
 			p.deadline = now.UnixNano() + int64(c.ackWaitFor(p.dc, c.cfg.AckWait))
 			c.pending[sseq] = p
 		}
@@ -171,6 +171,11 @@ func (c *Consumer) ackLocked(sseq, dseq uint64, now time.Time) []uint64 {
 	if c.cfg.AckPolicy == jsapi.AckExplicit {
 		p, ok := c.pending[sseq]
 		if !ok {
+			if _, ok := c.maxed[sseq]; ok {
+				delete(c.maxed, sseq)
+				c.raiseFloorLocked()
+				c.dirty = true
+			}
 			return nil
 		}
 		c.ackOneLocked(sseq, p, now)
@@ -182,6 +187,12 @@ func (c *Consumer) ackLocked(sseq, dseq uint64, now time.Time) []uint64 {
 		for seq := range c.pending {
 			if seq <= sseq {
 				acked = append(acked, seq)
+			}
+		}
+		for seq := range c.maxed {
+			if seq <= sseq {
+				delete(c.maxed, seq)
+				c.dirty = true
 			}
 		}
 		sortSeqs(acked)
@@ -215,19 +226,20 @@ func (c *Consumer) dropPendingLocked(sseq uint64) {
 	c.dirty = true
 }
 
-// raiseFloorLocked moves the ack floor under the oldest pending message,
-// by the same rule as store.ConsumerState.ApplyAcks.
+// raiseFloorLocked puts the ack floor just under the oldest message not
+// yet acknowledged (pending, or given up after max_deliver); with none,
+// at the last delivery.
 func (c *Consumer) raiseFloorLocked() {
-	if len(c.pending) == 0 {
+	if len(c.pending) == 0 && len(c.maxed) == 0 {
 		c.adflr = max(c.adflr, c.dseq)
 		c.asflr = max(c.asflr, c.dsseq)
 		return
 	}
 	// Look just above the floor first: in-order acks find it at once.
 	var low uint64
-	limit := c.asflr + uint64(len(c.pending)) + 1
+	limit := c.asflr + uint64(len(c.pending)+len(c.maxed)) + 1
 	for seq := c.asflr + 1; seq <= c.dsseq && seq <= limit; seq++ {
-		if _, ok := c.pending[seq]; ok {
+		if c.unackedLocked(seq) {
 			low = seq
 			break
 		}
@@ -238,13 +250,27 @@ func (c *Consumer) raiseFloorLocked() {
 				low = seq
 			}
 		}
+		for seq := range c.maxed {
+			if low == 0 || seq < low {
+				low = seq
+			}
+		}
 	}
-	if low-1 > c.asflr {
-		c.asflr = low - 1
+	if low-1 <= c.asflr {
+		return
 	}
-	if d := c.pending[low].dseq - 1; d > c.adflr {
-		c.adflr = d
+	c.asflr = low - 1
+	if p, ok := c.pending[low]; ok {
+		c.adflr = p.dseq - 1
 	}
+}
+
+func (c *Consumer) unackedLocked(seq uint64) bool {
+	if _, ok := c.pending[seq]; ok {
+		return true
+	}
+	_, ok := c.maxed[seq]
+	return ok
 }
 
 // nakLocked schedules a redelivery of sseq, now or after delay; it
@@ -282,6 +308,11 @@ func (c *Consumer) streamPurged(req store.PurgeRequest) {
 	for seq := range c.pending {
 		if seq < first || (req.Subject != "" && !c.msgExists(seq)) {
 			delete(c.pending, seq)
+		}
+	}
+	for seq := range c.maxed {
+		if seq < first || (req.Subject != "" && !c.msgExists(seq)) {
+			delete(c.maxed, seq)
 		}
 	}
 	if req.Subject == "" && first > 0 {

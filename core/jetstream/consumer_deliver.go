@@ -167,7 +167,7 @@ func (c *Consumer) checkPendingLocked(now time.Time) {
 	var next int64
 	for seq, p := range c.pending {
 		switch {
-		case p.deadline <= 0:
+		case p.deadline == queuedForRedelivery:
 		case p.deadline <= ns:
 			due = append(due, seq)
 		case next == 0 || p.deadline < next:
@@ -186,18 +186,10 @@ func (c *Consumer) checkPendingLocked(now time.Time) {
 	}
 }
 
-// queueRedeliveryLocked puts a pending message in the redelivery queue,
-// unless it used up its deliveries.
+// queueRedeliveryLocked puts a pending message in the redelivery queue.
 func (c *Consumer) queueRedeliveryLocked(seq uint64) {
 	p, ok := c.pending[seq]
 	if !ok || p.deadline == queuedForRedelivery {
-		return
-	}
-	if md := c.cfg.MaxDeliver; md > 0 && p.dc >= uint64(md) {
-		p.deadline = 0
-		c.pending[seq] = p
-		dc := p.dc
-		c.later(func() { c.rt.advisoryMaxDeliver(c.acc, c.s.name, c.name, seq, dc) })
 		return
 	}
 	p.deadline = queuedForRedelivery
@@ -210,6 +202,17 @@ func (c *Consumer) queueRedeliveryLocked(seq uint64) {
 	c.rdq = append(c.rdq, 0)
 	copy(c.rdq[i+1:], c.rdq[i:])
 	c.rdq[i] = seq
+}
+
+// maxDeliveredLocked gives up on a message that used its deliveries.
+func (c *Consumer) maxDeliveredLocked(seq, dc uint64) {
+	delete(c.pending, seq)
+	if c.maxed == nil {
+		c.maxed = map[uint64]uint64{}
+	}
+	c.maxed[seq] = dc
+	c.dirty = true
+	c.later(func() { c.rt.advisoryMaxDeliver(c.acc, c.s.name, c.name, seq, dc) })
 }
 
 func sortSeqs(s []uint64) {
@@ -249,6 +252,13 @@ func (c *Consumer) peekLocked() (store.Msg, uint64, int, bool) {
 		p, ok := c.pending[seq]
 		if !ok || p.deadline != queuedForRedelivery {
 			c.rdq = c.rdq[1:]
+			continue
+		}
+		if md := c.cfg.MaxDeliver; md > 0 && p.dc >= uint64(md) {
+			// Used up its deliveries: it leaves pending but keeps the ack
+			// floor, as in the reference.
+			c.rdq = c.rdq[1:]
+			c.maxDeliveredLocked(seq, p.dc)
 			continue
 		}
 		m, err := c.s.st.Load(ctx, seq)
@@ -318,6 +328,8 @@ func (c *Consumer) fillLocked(now time.Time) bool {
 		var wr *waitingRequest
 		if !push {
 			if wr = c.pickRequestLocked(now); wr == nil {
+				// no_wait requests that can take nothing now are done.
+				c.endNoWaitLocked()
 				return false
 			}
 		}
@@ -446,6 +458,12 @@ func (c *Consumer) stateLocked() store.ConsumerState {
 	st := store.ConsumerState{
 		Delivered: store.SeqPair{Consumer: c.dseq, Stream: c.dsseq},
 		AckFloor:  store.SeqPair{Consumer: c.adflr, Stream: c.asflr},
+	}
+	for seq, dc := range c.maxed {
+		if st.Redelivered == nil {
+			st.Redelivered = map[uint64]uint64{}
+		}
+		st.Redelivered[seq] = dc - 1
 	}
 	if len(c.pending) > 0 {
 		st.Pending = make(map[uint64]store.Pending, len(c.pending))

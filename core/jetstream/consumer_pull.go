@@ -67,6 +67,7 @@ type waitingRequest struct {
 	minAck    int64
 	id        string
 	priority  int
+	gen       uint64 // subscription-index generation its interest was seen at
 }
 
 // ProcessNext handles a pull request (CONSUMER.MSG.NEXT or +NXT) whose
@@ -144,7 +145,7 @@ func (c *Consumer) addRequest(reply string, body []byte) []byte {
 		wr.expires = now.Add(req.Expires)
 	}
 	if req.NoWait {
-		if !c.hasMessageLocked() {
+		if !c.hasMessageLocked() || !c.eligibleLocked(wr) {
 			if req.Expires <= 0 {
 				return statusNoMessages
 			}
@@ -220,9 +221,21 @@ func (c *Consumer) hasMessageLocked() bool {
 // pickRequestLocked chooses the request the next message goes to.
 func (c *Consumer) pickRequestLocked(now time.Time) *waitingRequest {
 	var best *waitingRequest
-	for _, wr := range c.waiting {
+	gen := c.acc.Sublist().Gen()
+	for i := 0; i < len(c.waiting); i++ {
+		wr := c.waiting[i]
 		if !wr.expires.IsZero() && !now.Before(wr.expires) {
 			continue
+		}
+		// A requester that went away takes nothing more; the check costs
+		// an atomic load unless subscriptions changed.
+		if wr.gen != gen {
+			if !c.acc.HasInterest(wr.reply) {
+				c.endRequestLocked(wr, nil)
+				i--
+				continue
+			}
+			wr.gen = gen
 		}
 		if !c.eligibleLocked(wr) {
 			continue

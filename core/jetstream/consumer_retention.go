@@ -82,8 +82,7 @@ func (c *Consumer) needs(seq uint64, subj string) bool {
 	if c.cfg.AckPolicy == jsapi.AckNone || seq <= c.asflr {
 		return false
 	}
-	_, ok := c.pending[seq]
-	return ok
+	return c.unackedLocked(seq)
 }
 
 // deliveredNoAckLocked treats a delivery by an ack-none consumer as its

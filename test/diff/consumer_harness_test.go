@@ -32,6 +32,8 @@ type cstep struct {
 	ignore []string
 	// sleep waits after the step.
 	sleep time.Duration
+	// timeout overrides the reply wait, for requests that get none.
+	timeout time.Duration
 }
 
 // ctarget is a server with the messages of its last pull.
@@ -91,7 +93,13 @@ func (ct *ctarget) do(t *testing.T, s cstep) any {
 		time.Sleep(20 * time.Millisecond)
 		return nil
 	}
+	if s.subj == "" {
+		return nil
+	}
 	d := 2 * time.Second
+	if s.timeout > 0 {
+		d = s.timeout
+	}
 	return ct.requestTimeout(t, s.subj, s.body, d)
 }
 

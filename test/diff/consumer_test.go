@@ -249,3 +249,205 @@ func TestDiffConsumerStart(t *testing.T) {
 		cinfo("start seq after purge", "QB"),
 	})
 }
+
+func TestDiffConsumerPull(t *testing.T) {
+	ms := 300 * time.Millisecond
+	runConsumerSteps(t, []cstep{
+		streamS(nil),
+		pubS("S.a", "1111111111"), pubS("S.b", "2222222222"),
+		ccreate("create", "C", M{"durable_name": "C", "ack_policy": "explicit"}, ""),
+		next("no wait batch", "C", M{"batch": 5, "no_wait": true}, ms),
+		next("no wait nothing", "C", M{"batch": 5, "no_wait": true}, ms),
+		next("no wait with expires", "C", M{"batch": 5, "no_wait": true, "expires": 200e6}, ms),
+		next("expires", "C", M{"batch": 5, "expires": 200e6}, ms),
+		next("heartbeat too large", "C", M{"batch": 5, "expires": 500e6, "idle_heartbeat": 300e6}, ms),
+		next("heartbeat without expires", "C", M{"batch": 5, "idle_heartbeat": 300e6}, ms),
+		next("bad json", "C", "{bad", ms),
+		next("unknown field", "C", M{"batch": 1, "bogus": 1, "no_wait": true}, ms),
+		next("batch 0", "C", M{"batch": 0, "no_wait": true}, ms),
+		next("negative expires", "C", M{"batch": 1, "expires": -5}, ms),
+		next("missing consumer", "X", nil, ms),
+		{name: "missing stream", subj: "$JS.API.CONSUMER.MSG.NEXT.Q.X", pull: ms},
+		pubS("S.a", "3333333333"),
+		next("integer body", "C", "3", ms),
+		pubS("S.b", "4444444444"), pubS("S.b", "5555555555"), pubS("S.b", "6666666666"),
+		next("max bytes too small", "C", M{"batch": 5, "max_bytes": 5, "expires": 200e6}, ms),
+		next("max bytes one message", "C", M{"batch": 5, "max_bytes": 60, "expires": 200e6}, ms),
+		next("max bytes batch done", "C", M{"batch": 1, "max_bytes": 200, "expires": 200e6}, ms),
+		next("max bytes expires", "C", M{"batch": 5, "max_bytes": 200, "expires": 200e6}, ms),
+		cinfo("info", "C"),
+		ccreate("limits", "L", M{"durable_name": "L", "ack_policy": "explicit", "max_batch": 2, "max_expires": 1e9, "max_bytes": 100, "max_waiting": 1}, ""),
+		next("over max batch", "L", M{"batch": 5}, ms),
+		next("over max expires", "L", M{"batch": 1, "expires": 5e9}, ms),
+		next("over max bytes", "L", M{"batch": 1, "max_bytes": 500}, ms),
+		ccreate("push", "P", M{"durable_name": "P", "deliver_subject": "dlv"}, ""),
+		next("next on push", "P", M{"batch": 1}, ms),
+	})
+}
+
+func TestDiffConsumerAcks(t *testing.T) {
+	ms := 200 * time.Millisecond
+	steps := []cstep{streamS(nil)}
+	for i := 1; i <= 6; i++ {
+		steps = append(steps, pubS("S.a", fmt.Sprint(i)))
+	}
+	steps = append(steps,
+		ccreate("create", "C", M{"durable_name": "C", "ack_policy": "explicit", "ack_wait": 10e9}, ""),
+		next("pull", "C", M{"batch": 6, "expires": 100e6}, ms),
+		cstep{name: "ack sync", ack: 2, body: "+ACK", sync: true},
+		cstep{name: "ack sync again", ack: 2, body: "+ACK", sync: true},
+		cstep{name: "nak", ack: 1, body: "-NAK"},
+		cstep{name: "nak with delay", ack: 3, body: `-NAK {"delay": 400000000}`},
+		cstep{name: "term", ack: 4, body: "+TERM because"},
+		cstep{name: "progress", ack: 5, body: "+WPI"},
+		cinfo("info after acks", "C"),
+		next("redeliveries", "C", M{"batch": 6, "expires": 700e6}, 900*time.Millisecond),
+		cinfo("info after redeliveries", "C"),
+		cstep{name: "ack redelivered", ack: 1, body: "+ACK"},
+		cstep{name: "ack redelivered nak-delayed", ack: 2, body: ""},
+		cinfo("info after more acks", "C"),
+		ccreate("ack all", "A", M{"durable_name": "A", "ack_policy": "all"}, ""),
+		next("pull ack all", "A", M{"batch": 5, "expires": 100e6}, ms),
+		cstep{name: "ack the third", ack: 3, body: "+ACK"},
+		cinfo("ack all floor", "A"),
+		cstep{name: "nak under ack all", ack: 5, body: "-NAK"},
+		cinfo("ack all after nak", "A"),
+		ccreate("max deliver", "MD", M{"durable_name": "MD", "ack_policy": "explicit", "ack_wait": 200e6, "max_deliver": 2, "filter_subject": "S.a"}, ""),
+		next("first delivery", "MD", M{"batch": 1, "expires": 100e6}, ms),
+		cstep{name: "wait ack wait", sleep: 300 * time.Millisecond, subj: "$JS.API.CONSUMER.INFO.S.MD"},
+		next("second delivery", "MD", M{"batch": 1, "expires": 100e6}, ms),
+		cstep{name: "wait again", sleep: 300 * time.Millisecond, subj: "$JS.API.CONSUMER.INFO.S.MD"},
+		next("no third delivery", "MD", M{"batch": 1, "expires": 100e6}, ms),
+		cinfo("max deliver info", "MD"),
+		ccreate("ack none", "N", M{"durable_name": "N"}, ""),
+		next("pull ack none", "N", M{"batch": 2, "expires": 100e6}, ms),
+		cstep{name: "ack on ack none", ack: 1, body: "+ACK", sync: true},
+		cinfo("ack none info", "N"),
+		ccreate("next via ack", "X", M{"durable_name": "X", "ack_policy": "explicit"}, ""),
+		next("pull one", "X", M{"batch": 1, "expires": 100e6}, ms),
+		cinfo("before +NXT", "X"),
+	)
+	runConsumerSteps(t, steps)
+}
+
+func TestDiffConsumerPauseResetUnpin(t *testing.T) {
+	until := time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
+	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339Nano)
+	pv := []string{"pause_until", "pause_remaining"}
+	runConsumerSteps(t, []cstep{
+		streamS(nil),
+		pubS("S.a", "1"), pubS("S.a", "2"),
+		ccreate("create", "C", M{"durable_name": "C", "ack_policy": "explicit"}, ""),
+		{name: "pause", subj: "$JS.API.CONSUMER.PAUSE.S.C", body: M{"pause_until": until}, ignore: pv},
+		{name: "info paused", subj: "$JS.API.CONSUMER.INFO.S.C", ignore: pv},
+		next("pull paused", "C", M{"batch": 1, "expires": 100e6}, 200*time.Millisecond),
+		{name: "resume", subj: "$JS.API.CONSUMER.PAUSE.S.C"},
+		next("pull resumed", "C", M{"batch": 1, "expires": 100e6}, 200*time.Millisecond),
+		{name: "pause in the past", subj: "$JS.API.CONSUMER.PAUSE.S.C", body: M{"pause_until": past}, ignore: pv},
+		{name: "pause missing", subj: "$JS.API.CONSUMER.PAUSE.S.X", body: M{"pause_until": until}},
+		{name: "pause bad json", subj: "$JS.API.CONSUMER.PAUSE.S.C", body: "{x"},
+		{name: "create paused", subj: "$JS.API.CONSUMER.CREATE.S.P", body: M{"stream_name": "S", "config": M{"durable_name": "P", "pause_until": until}}, ignore: pv},
+		{name: "re-create keeps pause", subj: "$JS.API.CONSUMER.CREATE.S.P", body: M{"stream_name": "S", "config": M{"durable_name": "P"}}, ignore: pv},
+		{name: "info re-created", subj: "$JS.API.CONSUMER.INFO.S.P", ignore: pv},
+		{name: "reset", subj: "$JS.API.CONSUMER.RESET.S.C", ignore: pv},
+		{name: "reset to seq", subj: "$JS.API.CONSUMER.RESET.S.C", body: M{"seq": 2}, ignore: pv},
+		next("pull after reset", "C", M{"batch": 5, "expires": 100e6}, 200*time.Millisecond),
+		{name: "reset past the end", subj: "$JS.API.CONSUMER.RESET.S.C", body: M{"seq": 100}, ignore: pv},
+		{name: "reset missing", subj: "$JS.API.CONSUMER.RESET.S.X", timeout: 300 * time.Millisecond},
+		{name: "unpin without group", subj: "$JS.API.CONSUMER.UNPIN.S.C", body: M{"group": "A"}},
+		{name: "unpin empty", subj: "$JS.API.CONSUMER.UNPIN.S.C"},
+	})
+}
+
+func TestDiffConsumerPriorityGroups(t *testing.T) {
+	ms := 200 * time.Millisecond
+	steps := []cstep{streamS(nil)}
+	for i := 1; i <= 6; i++ {
+		steps = append(steps, pubS("S.a", fmt.Sprint(i)))
+	}
+	pin := []string{"pinned_client_id", "pinned_ts"}
+	steps = append(steps,
+		ccreate("pinned", "C", M{"durable_name": "C", "ack_policy": "explicit", "priority_groups": []string{"A"}, "priority_policy": "pinned_client", "priority_timeout": 5e9}, ""),
+		next("no group", "C", M{"batch": 1, "expires": 100e6}, ms),
+		next("unknown group", "C", M{"batch": 1, "expires": 100e6, "group": "B"}, ms),
+		next("gets pinned", "C", M{"batch": 1, "expires": 100e6, "group": "A"}, ms),
+		next("other client waits", "C", M{"batch": 1, "expires": 100e6, "group": "A"}, ms),
+		next("wrong id", "C", M{"batch": 1, "expires": 100e6, "group": "A", "id": "bogus"}, ms),
+		cstep{name: "pinned info", subj: "$JS.API.CONSUMER.INFO.S.C", ignore: pin},
+		cstep{name: "unpin", subj: "$JS.API.CONSUMER.UNPIN.S.C", body: M{"group": "A"}},
+		cstep{name: "unpin unknown group", subj: "$JS.API.CONSUMER.UNPIN.S.C", body: M{"group": "B"}},
+		next("stale id", "C", M{"batch": 1, "expires": 100e6, "group": "A", "id": "bogus"}, ms),
+		next("new pin", "C", M{"batch": 1, "expires": 100e6, "group": "A"}, ms),
+		cstep{name: "unpinned info", subj: "$JS.API.CONSUMER.UNPIN.S.C", body: M{"group": "A"}},
+		cinfo("info after unpin", "C"),
+		ccreate("short pin", "T", M{"durable_name": "T", "ack_policy": "explicit", "priority_groups": []string{"A"}, "priority_policy": "pinned_client", "priority_timeout": 200e6}, ""),
+		next("pin T", "T", M{"batch": 1, "expires": 100e6, "group": "A"}, 100*time.Millisecond),
+		cstep{name: "pin times out", sleep: 600 * time.Millisecond},
+		cinfo("pin gone", "T"),
+		ccreate("overflow", "O", M{"durable_name": "O", "ack_policy": "explicit", "priority_groups": []string{"A"}, "priority_policy": "overflow"}, ""),
+		next("overflow no group", "O", M{"batch": 1, "expires": 100e6}, ms),
+		next("min pending not met", "O", M{"batch": 1, "expires": 100e6, "group": "A", "min_pending": 10}, ms),
+		next("min pending met", "O", M{"batch": 1, "expires": 100e6, "group": "A", "min_pending": 2}, ms),
+		next("min ack pending not met", "O", M{"batch": 1, "expires": 100e6, "group": "A", "min_ack_pending": 5}, ms),
+		next("min ack pending met", "O", M{"batch": 1, "expires": 100e6, "group": "A", "min_ack_pending": 1}, ms),
+		next("no wait, not met", "O", M{"batch": 1, "no_wait": true, "group": "A", "min_pending": 10}, ms),
+		ccreate("prioritized", "P", M{"durable_name": "P", "ack_policy": "explicit", "priority_groups": []string{"A"}, "priority_policy": "prioritized"}, ""),
+		next("priority out of range", "P", M{"batch": 1, "expires": 100e6, "group": "A", "priority": 10}, ms),
+		next("priority 3", "P", M{"batch": 1, "expires": 100e6, "group": "A", "priority": 3}, ms),
+		cinfo("prioritized info", "P"),
+	)
+	runConsumerSteps(t, steps)
+}
+
+func TestDiffConsumerRetention(t *testing.T) {
+	ms := 200 * time.Millisecond
+	sinfo := func(name string) cstep { return cstep{name: name, subj: "$JS.API.STREAM.INFO.S"} }
+	t.Run("workqueue", func(t *testing.T) {
+		runConsumerSteps(t, []cstep{
+			streamS(M{"retention": "workqueue"}),
+			pubS("S.a", "1"), pubS("S.b", "2"),
+			ccreate("ack none pull", "N", M{"durable_name": "N"}, ""),
+			ccreate("push ack none", "C5", M{"durable_name": "C5", "deliver_subject": "x", "filter_subject": "S.z"}, ""),
+			ccreate("deliver last", "C4", M{"durable_name": "C4", "ack_policy": "explicit", "deliver_policy": "last", "filter_subject": "S.q"}, ""),
+			ccreate("first", "C1", M{"durable_name": "C1", "ack_policy": "explicit"}, ""),
+			ccreate("second unfiltered", "C2", M{"durable_name": "C2", "ack_policy": "explicit"}, ""),
+			ccreate("second filtered", "C3", M{"durable_name": "C3", "ack_policy": "explicit", "filter_subject": "S.a"}, ""),
+			next("pull", "C1", M{"batch": 2, "no_wait": true}, ms),
+			cstep{name: "ack first", ack: 1, sync: true},
+			sinfo("after ack"),
+			{name: "delete first", subj: "$JS.API.CONSUMER.DELETE.S.C1"},
+			sinfo("after delete"),
+			ccreate("filtered", "F1", M{"durable_name": "F1", "ack_policy": "explicit", "filter_subject": "S.a"}, ""),
+			ccreate("overlapping", "F2", M{"durable_name": "F2", "ack_policy": "explicit", "filter_subject": "S.>"}, ""),
+			ccreate("disjoint", "F3", M{"durable_name": "F3", "ack_policy": "explicit", "filter_subject": "S.b"}, ""),
+			next("pull disjoint", "F3", M{"batch": 2, "no_wait": true}, ms),
+			cstep{name: "term it", ack: 1, body: "+TERM"},
+			sinfo("after term"),
+		})
+	})
+	t.Run("interest", func(t *testing.T) {
+		runConsumerSteps(t, []cstep{
+			streamS(M{"retention": "interest"}),
+			pubS("S.a", "1"),
+			sinfo("no interest"),
+			ccreate("c1", "C1", M{"durable_name": "C1", "ack_policy": "explicit"}, ""),
+			ccreate("c2", "C2", M{"durable_name": "C2", "ack_policy": "explicit", "filter_subject": "S.b"}, ""),
+			pubS("S.a", "2"), pubS("S.b", "3"), pubS("S.c", "4"),
+			sinfo("three"),
+			next("pull c1", "C1", M{"batch": 3, "no_wait": true}, ms),
+			cstep{name: "ack 1", ack: 1, sync: true},
+			cstep{name: "ack 2", ack: 2, sync: true},
+			sinfo("after c1 acks"),
+			{name: "delete c2", subj: "$JS.API.CONSUMER.DELETE.S.C2", sleep: 100 * time.Millisecond},
+			sinfo("after delete c2"),
+			ccreate("ack none", "C3", M{"durable_name": "C3"}, ""),
+			pubS("S.a", "5"),
+			next("pull c3", "C3", M{"batch": 3, "no_wait": true}, ms),
+			sinfo("after c3 delivered"),
+			next("pull c1 again", "C1", M{"batch": 3, "no_wait": true}, ms),
+			cstep{name: "ack 4", ack: 1, sync: true},
+			cstep{name: "ack 5", ack: 2, sync: true},
+			sinfo("all acked"),
+		})
+	})
+}
