@@ -871,10 +871,10 @@ func (c *Client) processMsg(subj, reply []byte, hdrLen int, msg []byte) {
 	} else {
 		data = msg
 	}
-	if subject.HasWildcard(string(subj)) {
-		// Wildcards cannot be published to; the reference drops these.
-		return
-	}
+	// A subject with wildcard tokens is routed like any other: its "*" and
+	// ">" tokens are literals that only wildcard subscriptions match, as
+	// in the reference. Clients rely on it: nats.go puts a consumer's
+	// filter, wildcards included, in the CONSUMER.CREATE subject.
 	r := c.match(acc, subj)
 	n := c.dc.route(c, acc, r, subj, reply, hdr, data)
 	if n > 0 {

@@ -251,15 +251,15 @@ func TestDiffConsumerStart(t *testing.T) {
 }
 
 func TestDiffConsumerPull(t *testing.T) {
-	ms := 300 * time.Millisecond
+	ms := 400 * time.Millisecond
 	runConsumerSteps(t, []cstep{
 		streamS(nil),
 		pubS("S.a", "1111111111"), pubS("S.b", "2222222222"),
 		ccreate("create", "C", M{"durable_name": "C", "ack_policy": "explicit"}, ""),
 		next("no wait batch", "C", M{"batch": 5, "no_wait": true}, ms),
 		next("no wait nothing", "C", M{"batch": 5, "no_wait": true}, ms),
-		next("no wait with expires", "C", M{"batch": 5, "no_wait": true, "expires": 200e6}, ms),
-		next("expires", "C", M{"batch": 5, "expires": 200e6}, ms),
+		next("no wait with expires", "C", M{"batch": 5, "no_wait": true, "expires": 100e6}, ms),
+		next("expires", "C", M{"batch": 5, "expires": 100e6}, ms),
 		next("heartbeat too large", "C", M{"batch": 5, "expires": 500e6, "idle_heartbeat": 300e6}, ms),
 		next("heartbeat without expires", "C", M{"batch": 5, "idle_heartbeat": 300e6}, ms),
 		next("bad json", "C", "{bad", ms),
@@ -271,10 +271,10 @@ func TestDiffConsumerPull(t *testing.T) {
 		pubS("S.a", "3333333333"),
 		next("integer body", "C", "3", ms),
 		pubS("S.b", "4444444444"), pubS("S.b", "5555555555"), pubS("S.b", "6666666666"),
-		next("max bytes too small", "C", M{"batch": 5, "max_bytes": 5, "expires": 200e6}, ms),
-		next("max bytes one message", "C", M{"batch": 5, "max_bytes": 60, "expires": 200e6}, ms),
-		next("max bytes batch done", "C", M{"batch": 1, "max_bytes": 200, "expires": 200e6}, ms),
-		next("max bytes expires", "C", M{"batch": 5, "max_bytes": 200, "expires": 200e6}, ms),
+		next("max bytes too small", "C", M{"batch": 5, "max_bytes": 5, "expires": 100e6}, ms),
+		next("max bytes one message", "C", M{"batch": 5, "max_bytes": 60, "expires": 100e6}, ms),
+		next("max bytes batch done", "C", M{"batch": 1, "max_bytes": 200, "expires": 100e6}, ms),
+		next("max bytes expires", "C", M{"batch": 5, "max_bytes": 200, "expires": 100e6}, ms),
 		cinfo("info", "C"),
 		ccreate("limits", "L", M{"durable_name": "L", "ack_policy": "explicit", "max_batch": 2, "max_expires": 1e9, "max_bytes": 100, "max_waiting": 1}, ""),
 		next("over max batch", "L", M{"batch": 5}, ms),
