@@ -388,6 +388,10 @@ func (s *Stream) storeRun(run []*inMsg) {
 	s.newMsgs = batch[:0]
 	res, err := s.st.StoreBatch(s.rt.ctx, batch)
 	stored := false
+	// expireAt is the earliest expiry among the stored messages, for the
+	// expirer (Schedule(0) would cancel its next run).
+	var expireAt int64
+	maxAge := int64(s.cfg.MaxAge)
 	for i, m := range run {
 		var r store.StoreResult
 		switch {
@@ -406,6 +410,12 @@ func (s *Stream) storeRun(run []*inMsg) {
 		stored = true
 		s.lastSeq.Store(r.Seq)
 		s.noteStored(r.Seq, m.subj)
+		if m.ttl > 0 && (expireAt == 0 || r.Time+m.ttl*int64(time.Second) < expireAt) {
+			expireAt = r.Time + m.ttl*int64(time.Second)
+		}
+		if maxAge > 0 && (expireAt == 0 || r.Time+maxAge < expireAt) {
+			expireAt = r.Time + maxAge
+		}
 		if m.msgID != "" {
 			s.recordMsgID(m.msgID, r.Seq, r.Time)
 		}
@@ -422,18 +432,21 @@ func (s *Stream) storeRun(run []*inMsg) {
 	clear(batch)
 	s.dropNoInterest()
 	if stored {
-		s.afterStore()
+		s.afterStore(expireAt)
 	}
 }
 
-// afterStore updates accounting and wakes consumers and followers.
-func (s *Stream) afterStore() {
+// afterStore updates accounting and wakes consumers and followers;
+// expireAt (if not 0) is when the expirer should look next.
+func (s *Stream) afterStore(expireAt int64) {
 	if st, err := s.st.FastState(s.rt.ctx); err == nil {
 		s.trackUsage(int64(st.Bytes))
 	}
 	s.signal()
 	s.cons.notify()
-	s.expirer.Schedule(0)
+	if expireAt > 0 {
+		s.expirer.Schedule(expireAt)
+	}
 }
 
 func (s *Stream) applyRollup(m *inMsg, seq uint64) {
