@@ -36,6 +36,10 @@ func consumerBad(format string, a ...any) error {
 func (s *Stream) normalizeConsumerConfig(in jsapi.ConsumerConfig) (jsapi.ConsumerConfig, error) {
 	cfg := in.Clone()
 	scfg := s.config()
+	// Clients that send a zero time mean "not paused".
+	if cfg.PauseUntil != nil && cfg.PauseUntil.IsZero() {
+		cfg.PauseUntil = nil
+	}
 	lim := s.ja.getLimits()
 	srvLim := s.rt.cfg.Limits
 
