@@ -602,6 +602,11 @@ func (c *Consumer) infoLocked(now time.Time) *jsapi.ConsumerInfo {
 	}
 	info.NumRedelivered += len(c.maxed)
 	if c.cfg.IsPush() {
+		was := c.push.bound
+		c.refreshBoundLocked(now)
+		if c.push.bound && !was {
+			c.kick()
+		}
 		info.PushBound = c.push.bound
 	}
 	if c.paused {

@@ -363,3 +363,66 @@ func waitUntil(t *testing.T, ok func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestConsumerNextViaAck(t *testing.T) {
+	e := newTestEnv(t, jsapi.StreamConfig{})
+	e.publish(t, 3)
+	c := e.consumer(t, jsapi.ConsumerConfig{Durable: "d", AckPolicy: jsapi.AckExplicit})
+	ib := e.inbox(t, "in")
+	c.ProcessNext(ib.subj, nil)
+	d := ib.next(t)
+	// +NXT acks and asks for the next two, delivered to the ack's reply.
+	e.acc.Publish(d.reply, ib.subj, nil, []byte(`+NXT {"batch":2}`))
+	if a, b := ib.next(t), ib.next(t); a.data != "1" || b.data != "2" {
+		t.Fatalf("after +NXT: %+v %+v", a, b)
+	}
+	if i := c.Info(); i.AckFloor.Stream != 1 || i.NumAckPending != 2 {
+		t.Fatalf("info %+v", i)
+	}
+}
+
+func TestConsumerReplayOriginalAndRateLimit(t *testing.T) {
+	e := newTestEnv(t, jsapi.StreamConfig{})
+	e.publish(t, 1)
+	time.Sleep(300 * time.Millisecond)
+	e.publish(t, 1)
+	ib := e.inbox(t, "in")
+	c := e.consumer(t, jsapi.ConsumerConfig{Durable: "d", ReplayPolicy: jsapi.ReplayOriginal})
+	start := time.Now()
+	c.ProcessNext(ib.subj, []byte("2"))
+	ib.next(t)
+	ib.next(t)
+	if el := time.Since(start); el < 200*time.Millisecond {
+		t.Fatalf("replay original delivered the gap in %v", el)
+	}
+	// 8 messages of ~1 KiB at 16 kbit/s take about 4 s: after one second
+	// only a few went out.
+	e.publish(t, 0)
+	big := strings.Repeat("x", 1000)
+	for i := 0; i < 8; i++ {
+		e.acc.Publish("S.r", "", nil, []byte(big))
+	}
+	rib := e.inbox(t, "rate")
+	e.consumer(t, jsapi.ConsumerConfig{Durable: "r", DeliverSubject: "rate", FilterSubject: "S.r", RateLimit: 16000})
+	time.Sleep(time.Second)
+	if n := len(rib.ch); n < 1 || n > 4 {
+		t.Fatalf("rate limit let %d through in a second", n)
+	}
+}
+
+func TestConsumerAckSampling(t *testing.T) {
+	e := newTestEnv(t, jsapi.StreamConfig{})
+	e.publish(t, 2)
+	metrics := e.inbox(t, "$JS.EVENT.METRIC.CONSUMER.ACK.S.d")
+	c := e.consumer(t, jsapi.ConsumerConfig{Durable: "d", AckPolicy: jsapi.AckExplicit, SampleFrequency: "100%"})
+	ib := e.inbox(t, "in")
+	c.ProcessNext(ib.subj, []byte("2"))
+	for i := 0; i < 2; i++ {
+		e.ack(ib.next(t).reply, "+ACK")
+	}
+	for i := 0; i < 2; i++ {
+		if m := metrics.next(t); !strings.Contains(m.data, `"type":"io.nats.jetstream.metric.v1.consumer_ack"`) || !strings.Contains(m.data, `"deliveries":1`) {
+			t.Fatalf("metric %s", m.data)
+		}
+	}
+}
