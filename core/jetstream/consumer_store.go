@@ -132,6 +132,9 @@ func (s *Stream) recoverConsumers() error {
 // stopConsumers stops every consumer; with del the stream is being
 // deleted, and its store takes the consumers' state with it.
 func (s *Stream) stopConsumers(del bool) {
+	// Hold off creates, which check that the stream is still open.
+	s.cons.createMu.Lock()
+	defer s.cons.createMu.Unlock()
 	s.cons.mu.Lock()
 	cs := make([]*Consumer, 0, len(s.cons.m))
 	for _, c := range s.cons.m {
