@@ -157,6 +157,11 @@ func (s *Stream) applyOps(ops []*streamOp) {
 			continue
 		}
 		m := op.msg
+		if id, ok := getHeader(m.hdr, hdrBatchID); ok && !m.source {
+			flush()
+			s.handleAtomic(m, id)
+			continue
+		}
 		if err := s.checkMsg(m); err != nil {
 			s.replyErr(m, err)
 			m.release()
@@ -251,9 +256,6 @@ func (s *Stream) checkMsg(m *inMsg) error {
 	}
 	if _, ok := getHeader(m.hdr, hdrIncr); ok {
 		return jserr.NewMessageIncrDisabledError()
-	}
-	if _, ok := getHeader(m.hdr, hdrBatchID); ok {
-		return jserr.NewAtomicPublishDisabledError()
 	}
 	if _, ok := getHeader(m.hdr, hdrSchedule); ok {
 		return jserr.NewMessageSchedulesDisabledError()
@@ -505,6 +507,8 @@ func (s *Stream) applyControl(op *streamOp) {
 			r.err = s.st.SkipMsgs(ctx, s.lastSeq.Load()+1, op.seq)
 		}
 	case opBarrier:
+	case opBatchTimeout:
+		s.batchTimedOut(op.batch)
 	case opExpire:
 		_, r.err = s.st.Expire(ctx, op.now)
 	}

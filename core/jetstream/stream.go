@@ -65,6 +65,7 @@ type Stream struct {
 	lastMsgID string
 	runBuf    []*inMsg
 	newMsgs   []store.NewMsg
+	batches   map[string]*atomicBatch
 
 	lastSeq   atomic.Uint64
 	usedBytes atomic.Int64
@@ -370,7 +371,12 @@ func (s *Stream) reportedConfig(cfg jsapi.StreamConfig) jsapi.StreamConfig {
 
 // requiredLevel is the API level a stream config needs (ADR-44).
 func requiredLevel(cfg *jsapi.StreamConfig) int {
-	if cfg.AllowMsgTTL || cfg.SubjectDeleteMarkerTTL > 0 {
+	switch {
+	case cfg.AllowBatchPublish:
+		return 3
+	case cfg.PersistMode == jsapi.AsyncPersistMode || cfg.AllowAtomicPublish:
+		return 2
+	case cfg.AllowMsgTTL || cfg.SubjectDeleteMarkerTTL > 0:
 		return 1
 	}
 	return 0

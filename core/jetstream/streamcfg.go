@@ -139,8 +139,15 @@ func (rt *Runtime) normalizeStreamConfig(in jsapi.StreamConfig, pedantic bool) (
 			return cfg, bad("discard new per subject requires max msgs per subject > 0")
 		}
 	}
-	if cfg.AllowMsgCounter || cfg.AllowAtomicPublish || cfg.AllowMsgSchedules || cfg.AllowBatchPublish {
-		return cfg, bad("message counters, atomic and batch publish, and schedules are not supported by this server")
+	// allow_batched only permits a publishing mode (fast batch); plain
+	// publishes to such a stream work as usual, so it is accepted.
+	switch {
+	case cfg.AllowMsgCounter:
+		return cfg, bad("message counters are not supported by this server")
+	case cfg.AllowAtomicPublish && cfg.PersistMode == jsapi.AsyncPersistMode:
+		return cfg, bad("atomic publish is not supported in async mode")
+	case cfg.AllowMsgSchedules:
+		return cfg, bad("message schedules are not supported by this server")
 	}
 	if cfg.PersistMode == jsapi.AsyncPersistMode && cfg.Storage != jsapi.FileStorage {
 		return cfg, bad("async persist mode requires file storage")
