@@ -219,6 +219,7 @@ func (s *Stream) commitBatch(b *atomicBatch, trigger *inMsg) {
 	s.lastSeq.Store(last)
 	reply(nil, last)
 	s.afterStore()
+	s.expirer.Schedule(time.Now().UnixNano())
 }
 
 // precheckBatch runs the stateful checks for a batch in order, tracking

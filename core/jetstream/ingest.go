@@ -390,6 +390,7 @@ func (s *Stream) storeRun(run []*inMsg) {
 	s.newMsgs = batch[:0]
 	res, err := s.st.StoreBatch(s.rt.ctx, batch)
 	stored := false
+	var nextExpiry int64
 	for i, m := range run {
 		var r store.StoreResult
 		switch {
@@ -407,6 +408,9 @@ func (s *Stream) storeRun(run []*inMsg) {
 		}
 		stored = true
 		s.lastSeq.Store(r.Seq)
+		if exp := s.expiryOf(r.Time, m.ttl); exp > 0 && (nextExpiry == 0 || exp < nextExpiry) {
+			nextExpiry = exp
+		}
 		if m.msgID != "" {
 			s.recordMsgID(m.msgID, r.Seq, r.Time)
 		}
@@ -423,7 +427,24 @@ func (s *Stream) storeRun(run []*inMsg) {
 	clear(batch)
 	if stored {
 		s.afterStore()
+		if nextExpiry > 0 {
+			s.expirer.Schedule(nextExpiry)
+		}
 	}
+}
+
+// expiryOf is when a message stored at ts with ttl (seconds) expires, or 0.
+func (s *Stream) expiryOf(ts, ttl int64) int64 {
+	switch {
+	case ttl > 0:
+		return ts + ttl*int64(time.Second)
+	case ttl < 0:
+		return 0
+	}
+	if age := s.cfg.MaxAge; age > 0 {
+		return ts + int64(age)
+	}
+	return 0
 }
 
 // afterStore updates accounting and wakes consumers and followers.
@@ -433,7 +454,6 @@ func (s *Stream) afterStore() {
 	}
 	s.signal()
 	s.cons.notify()
-	s.expirer.Schedule(0)
 }
 
 func (s *Stream) applyRollup(m *inMsg, seq uint64) {
@@ -501,6 +521,9 @@ func (s *Stream) applyControl(op *streamOp) {
 			s.lastSeq.Store(op.raw.Seq)
 			s.signal()
 			s.cons.notify()
+			if exp := s.expiryOf(op.raw.Time, op.raw.TTL); exp > 0 {
+				s.expirer.Schedule(exp)
+			}
 		}
 	case opSkip:
 		if op.seq > 0 {

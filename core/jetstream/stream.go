@@ -610,7 +610,7 @@ func (s *Stream) applyConfig(cfg *jsapi.StreamConfig) error {
 	if st, err := s.st.FastState(s.rt.ctx); err == nil {
 		s.trackUsage(int64(st.Bytes))
 	}
-	s.expirer.Schedule(0)
+	s.expirer.Schedule(time.Now().UnixNano())
 	return nil
 }
 
