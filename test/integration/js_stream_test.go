@@ -325,7 +325,9 @@ func jsMirrorSources(e *jsEnv) {
 	waitFor(t, 5*time.Second, func() bool { return e.info(xf).State.Msgs == 5 })
 	// Following: new origin messages arrive.
 	e.js.Publish(e.ctx, "o.1", []byte("6"))
-	waitFor(t, 5*time.Second, func() bool { return e.info(mirror).State.LastSeq == 6 && e.info(src).State.Msgs == 4 })
+	waitFor(t, 5*time.Second, func() bool {
+		return e.info(mirror).State.LastSeq == 6 && e.info(src).State.Msgs == 4 && e.info(xf).State.Msgs == 6
+	})
 	m, err := mirror.GetMsg(e.ctx, 6)
 	if err != nil || string(m.Data) != "6" {
 		t.Fatalf("mirror keeps sequences: %+v %v", m, err)
