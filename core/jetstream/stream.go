@@ -160,6 +160,9 @@ func (s *Stream) start() error {
 	}
 	s.lastSeq.Store(st.LastSeq)
 	s.trackUsage(int64(st.Bytes))
+	if st.Msgs > 0 {
+		s.rebuildDedupe(st)
+	}
 	go s.run()
 	if err := s.subscribe(); err != nil {
 		s.stop(false)
