@@ -439,6 +439,12 @@ func (rt *Runtime) CreateStream(ctx context.Context, account string, in jsapi.St
 	if err := ja.checkNewStream(&cfg, nil); err != nil {
 		return nil, false, err
 	}
+	if m := cfg.Mirror; m != nil && m.External == nil {
+		// A mirror serves its origin's direct gets when the origin allows them.
+		if o := ja.lookupStream(m.Name); o != nil && o.AllowDirect() {
+			cfg.MirrorDirect = true
+		}
+	}
 	backend := rt.backendFor(&cfg)
 	if err := rt.checkBackend(backend, &cfg); err != nil {
 		return nil, false, err
@@ -701,7 +707,7 @@ func (s *Stream) DeleteMsg(ctx context.Context, seq uint64, noErase bool) error 
 	}
 	if _, err := s.propose(&streamOp{kind: opDeleteMsg, seq: seq, erase: !noErase}); err != nil {
 		if store.IsMissing(err) {
-			return jserr.NewStreamMsgDeleteFailedError(fmt.Errorf("no message found"))
+			return jserr.NewSequenceNotFoundError(seq)
 		}
 		return jserr.NewStreamMsgDeleteFailedError(err)
 	}
