@@ -10,7 +10,6 @@ import (
 	"github.com/hangar-mq/hangar/core/jetstream"
 	"github.com/hangar-mq/hangar/core/jsapi"
 	"github.com/hangar-mq/hangar/core/jserr"
-	"github.com/hangar-mq/hangar/core/subject"
 )
 
 func init() {
@@ -35,17 +34,30 @@ func (f *family) Endpoints() []jsapi.Endpoint {
 	return []jsapi.Endpoint{
 		{Pattern: "STREAM.CREATE.*", Type: jsapi.StreamCreateResponseType, Handle: f.create},
 		{Pattern: "STREAM.UPDATE.*", Type: jsapi.StreamUpdateResponseType, Handle: f.update},
-		{Pattern: "STREAM.NAMES", Type: jsapi.StreamNamesResponseType, Handle: f.names},
-		{Pattern: "STREAM.LIST", Type: jsapi.StreamListResponseType, Handle: f.list},
-		{Pattern: "STREAM.INFO.*", Type: jsapi.StreamInfoResponseType, Handle: f.info},
+		{Pattern: "STREAM.NAMES", Type: jsapi.StreamNamesResponseType, Handle: zeroOnError(f.names, func() jsapi.Response { return &jsapi.StreamNamesResponse{} })},
+		{Pattern: "STREAM.LIST", Type: jsapi.StreamListResponseType, Handle: zeroOnError(f.list, func() jsapi.Response { return &jsapi.StreamListResponse{} })},
+		{Pattern: "STREAM.INFO.*", Type: jsapi.StreamInfoResponseType, Handle: zeroOnError(f.info, func() jsapi.Response { return &jsapi.StreamInfoResponse{} })},
 		{Pattern: "STREAM.DELETE.*", Type: jsapi.StreamDeleteResponseType, Handle: f.delete},
-		{Pattern: "STREAM.PURGE.*", Type: jsapi.StreamPurgeResponseType, Handle: f.purge},
+		{Pattern: "STREAM.PURGE.*", Type: jsapi.StreamPurgeResponseType, Handle: zeroOnError(f.purge, func() jsapi.Response { return &jsapi.StreamPurgeResponse{} })},
 		{Pattern: "STREAM.MSG.GET.*", Type: jsapi.MsgGetResponseType, Handle: f.msgGet},
 		{Pattern: "STREAM.MSG.DELETE.*", Type: jsapi.MsgDeleteResponseType, Handle: f.msgDelete},
 		{Pattern: "STREAM.SNAPSHOT.*", Type: jsapi.SnapshotResponseType, Handle: f.snapshot},
 		{Pattern: "STREAM.RESTORE.*", Type: jsapi.RestoreResponseType, Handle: f.restore},
 		{Pattern: "STREAM.LEADER.STEPDOWN.*", Type: jsapi.StreamStepDownType, Handle: f.stepdown},
 		{Pattern: "STREAM.PEER.REMOVE.*", Type: jsapi.StreamRemovePeerType, Handle: f.peerRemove},
+	}
+}
+
+// zeroOnError answers a failure with the endpoint's own reply type, so
+// its always-present fields (paging, purged) appear as the reference
+// sends them.
+func zeroOnError(h jsapi.Handler, zero func() jsapi.Response) jsapi.Handler {
+	return func(ctx context.Context, r *jsapi.Request) (jsapi.Response, error) {
+		resp, err := h(ctx, r)
+		if err != nil && resp == nil {
+			resp = zero()
+		}
+		return resp, err
 	}
 }
 
@@ -104,15 +116,12 @@ func (f *family) names(ctx context.Context, r *jsapi.Request) (jsapi.Response, e
 	if err := f.rt.DecodeRequest(r.Body, &req); err != nil {
 		return nil, err
 	}
-	if req.Subject != "" && !subject.Valid(req.Subject) {
-		return nil, jserr.NewBadRequestError()
-	}
 	streams, err := f.rt.Streams(r.Account, req.Subject)
 	if err != nil {
 		return nil, err
 	}
-	resp := &jsapi.StreamNamesResponse{Streams: []string{}}
-	resp.Total, resp.Offset, resp.Limit = len(streams), req.Offset, namesPage
+	resp := &jsapi.StreamNamesResponse{}
+	resp.Total, resp.Offset, resp.Limit = len(streams), min(req.Offset, len(streams)), namesPage
 	for i := req.Offset; i < len(streams) && len(resp.Streams) < namesPage; i++ {
 		resp.Streams = append(resp.Streams, streams[i].Name())
 	}
@@ -124,15 +133,12 @@ func (f *family) list(ctx context.Context, r *jsapi.Request) (jsapi.Response, er
 	if err := f.rt.DecodeRequest(r.Body, &req); err != nil {
 		return nil, err
 	}
-	if req.Subject != "" && !subject.Valid(req.Subject) {
-		return nil, jserr.NewBadRequestError()
-	}
 	streams, err := f.rt.Streams(r.Account, req.Subject)
 	if err != nil {
 		return nil, err
 	}
 	resp := &jsapi.StreamListResponse{Streams: []*jsapi.StreamInfo{}}
-	resp.Total, resp.Offset, resp.Limit = len(streams), req.Offset, listPage
+	resp.Total, resp.Offset, resp.Limit = len(streams), min(req.Offset, len(streams)), listPage
 	for i := req.Offset; i < len(streams) && len(resp.Streams) < listPage; i++ {
 		info, _, err := streams[i].Info(ctx, nil)
 		if err != nil {
@@ -274,12 +280,12 @@ func (f *family) stepdown(ctx context.Context, r *jsapi.Request) (jsapi.Response
 	if _, err := f.rt.LookupStream(r.Account, streamToken(r)); err != nil {
 		return nil, err
 	}
-	return nil, jserr.NewClusterNotActiveError()
+	return nil, jserr.NewClusterRequiredError()
 }
 
 func (f *family) peerRemove(ctx context.Context, r *jsapi.Request) (jsapi.Response, error) {
 	if _, err := f.rt.LookupStream(r.Account, streamToken(r)); err != nil {
 		return nil, err
 	}
-	return nil, jserr.NewClusterNotActiveError()
+	return nil, jserr.NewClusterRequiredError()
 }

@@ -3,6 +3,8 @@ package jetstream
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/hangar-mq/hangar/core/store"
 )
 
 // dedupeEntry remembers a Nats-Msg-Id within the duplicate window.
@@ -51,3 +53,32 @@ func (s *Stream) pruneDedupe(now int64) {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// rebuildDedupe refills the msg id window from the messages stored within
+// it, so a restart does not let a retried publish in twice. It runs before
+// the executor starts.
+func (s *Stream) rebuildDedupe(st store.StreamState) {
+	w := s.cfg.Duplicates
+	if w <= 0 {
+		return
+	}
+	ctx := s.rt.ctx
+	from, err := s.st.SeqFromTime(ctx, time.Now().Add(-w).UnixNano())
+	if err != nil || from > st.LastSeq {
+		return
+	}
+	for from <= st.LastSeq {
+		msgs, err := s.st.LoadRange(ctx, store.RangeRequest{Start: from, MaxMsgs: 1024, MaxBytes: 16 << 20})
+		if err != nil || len(msgs) == 0 {
+			break
+		}
+		for i := range msgs {
+			id, _ := getHeader(msgs[i].Header, hdrMsgID)
+			if id != "" {
+				s.recordMsgID(id, msgs[i].Seq, msgs[i].Time)
+			}
+			s.lastMsgID = id
+		}
+		from = msgs[len(msgs)-1].Seq + 1
+	}
+}

@@ -157,6 +157,11 @@ func (s *Stream) applyOps(ops []*streamOp) {
 			continue
 		}
 		m := op.msg
+		if id, ok := getHeader(m.hdr, hdrBatchID); ok && !m.source {
+			flush()
+			s.handleAtomic(m, id)
+			continue
+		}
 		if err := s.checkMsg(m); err != nil {
 			s.replyErr(m, err)
 			m.release()
@@ -251,9 +256,6 @@ func (s *Stream) checkMsg(m *inMsg) error {
 	}
 	if _, ok := getHeader(m.hdr, hdrIncr); ok {
 		return jserr.NewMessageIncrDisabledError()
-	}
-	if _, ok := getHeader(m.hdr, hdrBatchID); ok {
-		return jserr.NewAtomicPublishDisabledError()
 	}
 	if _, ok := getHeader(m.hdr, hdrSchedule); ok {
 		return jserr.NewMessageSchedulesDisabledError()
@@ -388,10 +390,7 @@ func (s *Stream) storeRun(run []*inMsg) {
 	s.newMsgs = batch[:0]
 	res, err := s.st.StoreBatch(s.rt.ctx, batch)
 	stored := false
-	// expireAt is the earliest expiry among the stored messages, for the
-	// expirer (Schedule(0) would cancel its next run).
-	var expireAt int64
-	maxAge := int64(s.cfg.MaxAge)
+	var nextExpiry int64
 	for i, m := range run {
 		var r store.StoreResult
 		switch {
@@ -410,11 +409,8 @@ func (s *Stream) storeRun(run []*inMsg) {
 		stored = true
 		s.lastSeq.Store(r.Seq)
 		s.noteStored(r.Seq, m.subj)
-		if m.ttl > 0 && (expireAt == 0 || r.Time+m.ttl*int64(time.Second) < expireAt) {
-			expireAt = r.Time + m.ttl*int64(time.Second)
-		}
-		if maxAge > 0 && (expireAt == 0 || r.Time+maxAge < expireAt) {
-			expireAt = r.Time + maxAge
+		if exp := s.expiryOf(r.Time, m.ttl); exp > 0 && (nextExpiry == 0 || exp < nextExpiry) {
+			nextExpiry = exp
 		}
 		if m.msgID != "" {
 			s.recordMsgID(m.msgID, r.Seq, r.Time)
@@ -432,21 +428,34 @@ func (s *Stream) storeRun(run []*inMsg) {
 	clear(batch)
 	s.dropNoInterest()
 	if stored {
-		s.afterStore(expireAt)
+		s.afterStore()
+		if nextExpiry > 0 {
+			s.expirer.Schedule(nextExpiry)
+		}
 	}
 }
 
-// afterStore updates accounting and wakes consumers and followers;
-// expireAt (if not 0) is when the expirer should look next.
-func (s *Stream) afterStore(expireAt int64) {
+// expiryOf is when a message stored at ts with ttl (seconds) expires, or 0.
+func (s *Stream) expiryOf(ts, ttl int64) int64 {
+	switch {
+	case ttl > 0:
+		return ts + ttl*int64(time.Second)
+	case ttl < 0:
+		return 0
+	}
+	if age := s.cfg.MaxAge; age > 0 {
+		return ts + int64(age)
+	}
+	return 0
+}
+
+// afterStore updates accounting and wakes consumers and followers.
+func (s *Stream) afterStore() {
 	if st, err := s.st.FastState(s.rt.ctx); err == nil {
 		s.trackUsage(int64(st.Bytes))
 	}
 	s.signal()
 	s.cons.notify()
-	if expireAt > 0 {
-		s.expirer.Schedule(expireAt)
-	}
 }
 
 func (s *Stream) applyRollup(m *inMsg, seq uint64) {
@@ -518,12 +527,17 @@ func (s *Stream) applyControl(op *streamOp) {
 			s.lastSeq.Store(op.raw.Seq)
 			s.signal()
 			s.cons.notify()
+			if exp := s.expiryOf(op.raw.Time, op.raw.TTL); exp > 0 {
+				s.expirer.Schedule(exp)
+			}
 		}
 	case opSkip:
 		if op.seq > 0 {
 			r.err = s.st.SkipMsgs(ctx, s.lastSeq.Load()+1, op.seq)
 		}
 	case opBarrier:
+	case opBatchTimeout:
+		s.batchTimedOut(op.batch)
 	case opExpire:
 		_, r.err = s.st.Expire(ctx, op.now)
 	}

@@ -21,6 +21,8 @@ const (
 	// opBarrier changes nothing; its completion tells the proposer that
 	// everything queued before it has been applied.
 	opBarrier
+	// opBatchTimeout abandons an idle atomic batch.
+	opBatchTimeout
 )
 
 // streamOp is one change to a stream, applied in order by the stream's
@@ -36,6 +38,7 @@ type streamOp struct {
 	cfg   *jsapi.StreamConfig
 	now   int64
 	raw   *store.Msg
+	batch string
 	// done receives the op's result when it is not a publish (publishes
 	// answer their reply subject instead).
 	done chan opResult

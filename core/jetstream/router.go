@@ -179,9 +179,11 @@ func (r *router) handle(job *apiJob) {
 		return
 	}
 	sys := job.acc == r.rt.srv.SystemAccount()
+	if rt.ep.System && !sys {
+		// Only the system account has a responder for these.
+		return
+	}
 	switch {
-	case rt.ep.System && !sys:
-		err = jserr.NewNotEnabledForAccountError()
 	case job.ja == nil && !rt.ep.System:
 		err = jserr.NewNotEnabledForAccountError()
 	default:

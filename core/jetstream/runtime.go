@@ -18,8 +18,12 @@ import (
 	"github.com/hangar-mq/hangar/core/store"
 )
 
-// APILevel is the JetStream API level Hangar implements (ADR-44).
-const APILevel = 1
+// APILevel is the JetStream API level Hangar reports (ADR-44). Clients
+// send the level a request needs (the nats CLI asks for 3 when it sets a
+// snapshot window or allow_batched), so it is the reference 2.14 level
+// minus durable sourcing consumers; features of those levels Hangar does
+// not implement are refused by name at stream create.
+const APILevel = 3
 
 // Config is the runtime's configuration, derived from server options.
 type Config struct {

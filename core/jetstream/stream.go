@@ -65,6 +65,7 @@ type Stream struct {
 	lastMsgID string
 	runBuf    []*inMsg
 	newMsgs   []store.NewMsg
+	batches   map[string]*atomicBatch
 
 	lastSeq   atomic.Uint64
 	usedBytes atomic.Int64
@@ -159,6 +160,9 @@ func (s *Stream) start() error {
 	}
 	s.lastSeq.Store(st.LastSeq)
 	s.trackUsage(int64(st.Bytes))
+	if st.Msgs > 0 {
+		s.rebuildDedupe(st)
+	}
 	go s.run()
 	if err := s.subscribe(); err != nil {
 		s.stop(false)
@@ -370,7 +374,12 @@ func (s *Stream) reportedConfig(cfg jsapi.StreamConfig) jsapi.StreamConfig {
 
 // requiredLevel is the API level a stream config needs (ADR-44).
 func requiredLevel(cfg *jsapi.StreamConfig) int {
-	if cfg.AllowMsgTTL || cfg.SubjectDeleteMarkerTTL > 0 {
+	switch {
+	case cfg.AllowBatchPublish:
+		return 3
+	case cfg.PersistMode == jsapi.AsyncPersistMode || cfg.AllowAtomicPublish:
+		return 2
+	case cfg.AllowMsgTTL || cfg.SubjectDeleteMarkerTTL > 0:
 		return 1
 	}
 	return 0
@@ -429,6 +438,12 @@ func (rt *Runtime) CreateStream(ctx context.Context, account string, in jsapi.St
 	}
 	if err := ja.checkNewStream(&cfg, nil); err != nil {
 		return nil, false, err
+	}
+	if m := cfg.Mirror; m != nil && m.External == nil {
+		// A mirror serves its origin's direct gets when the origin allows them.
+		if o := ja.lookupStream(m.Name); o != nil && o.AllowDirect() {
+			cfg.MirrorDirect = true
+		}
 	}
 	backend := rt.backendFor(&cfg)
 	if err := rt.checkBackend(backend, &cfg); err != nil {
@@ -692,7 +707,7 @@ func (s *Stream) DeleteMsg(ctx context.Context, seq uint64, noErase bool) error 
 	}
 	if _, err := s.propose(&streamOp{kind: opDeleteMsg, seq: seq, erase: !noErase}); err != nil {
 		if store.IsMissing(err) {
-			return jserr.NewStreamMsgDeleteFailedError(fmt.Errorf("no message found"))
+			return jserr.NewSequenceNotFoundError(seq)
 		}
 		return jserr.NewStreamMsgDeleteFailedError(err)
 	}

@@ -111,7 +111,9 @@ func (rt *Runtime) normalizeStreamConfig(in jsapi.StreamConfig, pedantic bool) (
 	if cfg.Duplicates < 0 {
 		return cfg, bad("duplicates window can not be negative")
 	}
-	if cfg.Duplicates == 0 && cfg.Mirror == nil {
+	// Mirrors and sourcing streams get no default window: what they bring
+	// in was deduplicated at its origin.
+	if cfg.Duplicates == 0 && cfg.Mirror == nil && len(cfg.Sources) == 0 {
 		w := defaultDuplicateWindow
 		if cfg.MaxAge > 0 && cfg.MaxAge < w {
 			w = cfg.MaxAge
@@ -139,8 +141,15 @@ func (rt *Runtime) normalizeStreamConfig(in jsapi.StreamConfig, pedantic bool) (
 			return cfg, bad("discard new per subject requires max msgs per subject > 0")
 		}
 	}
-	if cfg.AllowMsgCounter || cfg.AllowAtomicPublish || cfg.AllowMsgSchedules || cfg.AllowBatchPublish {
-		return cfg, bad("message counters, atomic and batch publish, and schedules are not supported by this server")
+	// allow_batched only permits a publishing mode (fast batch); plain
+	// publishes to such a stream work as usual, so it is accepted.
+	switch {
+	case cfg.AllowMsgCounter:
+		return cfg, bad("message counters are not supported by this server")
+	case cfg.AllowAtomicPublish && cfg.PersistMode == jsapi.AsyncPersistMode:
+		return cfg, bad("atomic publish is not supported in async mode")
+	case cfg.AllowMsgSchedules:
+		return cfg, bad("message schedules are not supported by this server")
 	}
 	if cfg.PersistMode == jsapi.AsyncPersistMode && cfg.Storage != jsapi.FileStorage {
 		return cfg, bad("async persist mode requires file storage")
@@ -150,7 +159,7 @@ func (rt *Runtime) normalizeStreamConfig(in jsapi.StreamConfig, pedantic bool) (
 			return cfg, bad("subject delete markers forbidden on mirrors")
 		}
 		if cfg.SubjectDeleteMarkerTTL < minSDMTTL {
-			return cfg, bad("subject delete marker TTL must be at least %v", minSDMTTL)
+			return cfg, bad("subject delete marker TTL must be at least 1 second")
 		}
 		if cfg.DenyPurge {
 			return cfg, bad("roll-ups require the purge permission")
@@ -201,9 +210,6 @@ func (rt *Runtime) normalizeStreamConfig(in jsapi.StreamConfig, pedantic bool) (
 	}
 	if cfg.Storage == jsapi.MemoryStorage && cfg.Compression != jsapi.NoCompression {
 		// The reference allows it and ignores compression for memory.
-	}
-	if pedantic && !reflect.DeepEqual(stripServerMeta(in), stripServerMeta(cfg)) {
-		return cfg, jserr.NewPedanticError(fmt.Errorf("stream configuration would be modified by defaults"))
 	}
 	return cfg, nil
 }

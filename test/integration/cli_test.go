@@ -16,25 +16,6 @@ import (
 	"github.com/hangar-mq/hangar/test/harness"
 )
 
-// natsCLI finds the nats CLI: $NATS_CLI, then PATH, then ~/go/bin.
-func natsCLI(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("NATS_CLI"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("nats"); err == nil {
-		return p
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		p := filepath.Join(home, "go", "bin", "nats")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skip("nats CLI not installed")
-	return ""
-}
-
 // cli runs the nats CLI against url with no user context.
 type cli struct {
 	t    *testing.T
@@ -52,8 +33,8 @@ func (c *cli) runTimeout(d time.Duration, args ...string) (string, error) {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.bin, append([]string{"-s", c.url}, args...)...)
-	cmd.Env = append(os.Environ(), "NATS_CONTEXT=", "HOME="+c.home, "XDG_CONFIG_HOME="+c.home, "NO_COLOR=1")
+	cmd := exec.CommandContext(ctx, c.bin, append([]string{"--no-context", "-s", c.url}, args...)...)
+	cmd.Env = append(os.Environ(), "NATS_CONTEXT=", "NATS_URL=", "HOME="+c.home, "XDG_CONFIG_HOME="+c.home, "NO_COLOR=1")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -77,7 +58,7 @@ func (c *cli) must(want []string, args ...string) string {
 }
 
 func newCLI(t *testing.T) *cli {
-	bin := natsCLI(t)
+	bin := harness.NatsCLI(t)
 	s := harness.Server(t, &server.Options{JetStream: true})
 	return &cli{t: t, bin: bin, url: s.ClientURL(), home: t.TempDir()}
 }

@@ -15,15 +15,15 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// jsEnv is a server with a connection and a jetstream context.
-type jsEnv struct {
+// consEnv is a server with a connection and a jetstream context.
+type consEnv struct {
 	url string
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	ctx context.Context
 }
 
-func newJS(t *testing.T) *jsEnv {
+func newConsEnv(t *testing.T) *consEnv {
 	t.Helper()
 	s := harness.Server(t, &server.Options{JetStream: true})
 	nc := connect(t, s.ClientURL())
@@ -33,12 +33,12 @@ func newJS(t *testing.T) *jsEnv {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	return &jsEnv{url: s.ClientURL(), nc: nc, js: js, ctx: ctx}
+	return &consEnv{url: s.ClientURL(), nc: nc, js: js, ctx: ctx}
 }
 
 // stream creates a memory stream NAME on NAME.> and publishes n messages
 // NAME.<i%3> with bodies "0".."n-1".
-func (e *jsEnv) stream(t *testing.T, name string, n int, extra ...func(*jetstream.StreamConfig)) jetstream.Stream {
+func (e *consEnv) stream(t *testing.T, name string, n int, extra ...func(*jetstream.StreamConfig)) jetstream.Stream {
 	t.Helper()
 	cfg := jetstream.StreamConfig{Name: name, Subjects: []string{name + ".>"}, Storage: jetstream.MemoryStorage}
 	for _, f := range extra {
@@ -52,7 +52,7 @@ func (e *jsEnv) stream(t *testing.T, name string, n int, extra ...func(*jetstrea
 	return st
 }
 
-func (e *jsEnv) publish(t *testing.T, name string, from, to int) {
+func (e *consEnv) publish(t *testing.T, name string, from, to int) {
 	t.Helper()
 	for i := from; i < to; i++ {
 		if _, err := e.js.Publish(e.ctx, fmt.Sprintf("%s.%d", name, i%3), []byte(fmt.Sprint(i))); err != nil {
@@ -62,7 +62,7 @@ func (e *jsEnv) publish(t *testing.T, name string, from, to int) {
 }
 
 func TestConsumerFetchAndNext(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	st := e.stream(t, "F", 10)
 	c, err := st.CreateOrUpdateConsumer(e.ctx, jetstream.ConsumerConfig{Durable: "d", AckPolicy: jetstream.AckExplicitPolicy})
 	if err != nil {
@@ -145,7 +145,7 @@ func TestConsumerFetchAndNext(t *testing.T) {
 }
 
 func TestConsumerConsumeAndMessages(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	st := e.stream(t, "C", 0)
 	c, err := st.CreateOrUpdateConsumer(e.ctx, jetstream.ConsumerConfig{Durable: "d", AckPolicy: jetstream.AckExplicitPolicy})
 	if err != nil {
@@ -196,7 +196,7 @@ func TestConsumerConsumeAndMessages(t *testing.T) {
 }
 
 func TestConsumerOrdered(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	st := e.stream(t, "O", 100)
 	oc, err := st.OrderedConsumer(e.ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"O.1"}})
 	if err != nil {
@@ -236,7 +236,7 @@ func TestConsumerOrdered(t *testing.T) {
 }
 
 func TestConsumerPushLegacy(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	e.stream(t, "P", 50)
 	js, err := e.nc.JetStream()
 	if err != nil {
@@ -332,7 +332,7 @@ func TestConsumerPushLegacy(t *testing.T) {
 }
 
 func TestConsumerAckKinds(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	st := e.stream(t, "A", 5)
 	c, err := st.CreateOrUpdateConsumer(e.ctx, jetstream.ConsumerConfig{Durable: "d", AckPolicy: jetstream.AckExplicitPolicy, AckWait: 2 * time.Second})
 	if err != nil {
@@ -382,7 +382,7 @@ func TestConsumerAckKinds(t *testing.T) {
 }
 
 func TestConsumerRedeliveryMaxDeliverBackoff(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	st := e.stream(t, "R", 1)
 	sub, err := e.nc.SubscribeSync("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.R.d")
 	if err != nil {
@@ -426,7 +426,7 @@ func TestConsumerRedeliveryMaxDeliverBackoff(t *testing.T) {
 }
 
 func TestConsumerPause(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	st := e.stream(t, "PZ", 3)
 	c, err := st.CreateOrUpdateConsumer(e.ctx, jetstream.ConsumerConfig{Durable: "d", AckPolicy: jetstream.AckExplicitPolicy})
 	if err != nil {
@@ -461,7 +461,7 @@ func TestConsumerPause(t *testing.T) {
 }
 
 func TestConsumerPriorityGroups(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	st := e.stream(t, "PG", 20)
 	// Overflow: a client asking for min_pending only gets messages when
 	// the backlog is that large.
@@ -532,7 +532,7 @@ func TestConsumerPriorityGroups(t *testing.T) {
 }
 
 func TestConsumerInactiveThreshold(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	st := e.stream(t, "IT", 1)
 	c, err := st.CreateOrUpdateConsumer(e.ctx, jetstream.ConsumerConfig{InactiveThreshold: 300 * time.Millisecond})
 	if err != nil {
@@ -546,7 +546,7 @@ func TestConsumerInactiveThreshold(t *testing.T) {
 }
 
 func TestConsumerHeadersOnlyAndMetadata(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	st := e.stream(t, "H", 1)
 	c, err := st.CreateOrUpdateConsumer(e.ctx, jetstream.ConsumerConfig{Durable: "h", HeadersOnly: true, Metadata: map[string]string{"owner": "me"}})
 	if err != nil {
@@ -565,7 +565,7 @@ func TestConsumerHeadersOnlyAndMetadata(t *testing.T) {
 }
 
 func TestConsumerWorkQueueAndInterest(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	wq := e.stream(t, "WQ", 10, func(c *jetstream.StreamConfig) { c.Retention = jetstream.WorkQueuePolicy })
 	c, err := wq.CreateOrUpdateConsumer(e.ctx, jetstream.ConsumerConfig{Durable: "w", AckPolicy: jetstream.AckExplicitPolicy})
 	if err != nil {

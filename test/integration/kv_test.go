@@ -17,7 +17,7 @@ import (
 // and consumers; these tests run them unchanged against Hangar.
 
 func TestKeyValue(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	kv, err := e.js.CreateKeyValue(e.ctx, jetstream.KeyValueConfig{Bucket: "cfg", History: 5, Storage: jetstream.MemoryStorage})
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestKeyValue(t *testing.T) {
 }
 
 func TestKeyValueTTL(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	kv, err := e.js.CreateKeyValue(e.ctx, jetstream.KeyValueConfig{Bucket: "ttl", TTL: 500 * time.Millisecond, Storage: jetstream.MemoryStorage})
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +175,7 @@ func TestKeyValueTTL(t *testing.T) {
 }
 
 func TestObjectStore(t *testing.T) {
-	e := newJS(t)
+	e := newConsEnv(t)
 	obs, err := e.js.CreateObjectStore(e.ctx, jetstream.ObjectStoreConfig{Bucket: "files", Storage: jetstream.MemoryStorage})
 	if err != nil {
 		t.Fatal(err)

@@ -56,13 +56,9 @@ func init() {
 }
 
 // restartBackends are the persistent backends the restart test runs on:
-// the test backend always, the file store when it is built in.
+// the test backend always, the file and Pebble stores when built in.
 func restartBackends() []string {
-	out := []string{keepBackend}
-	if _, ok := store.Lookup("store.file"); ok {
-		out = append(out, "file")
-	}
-	return out
+	return append([]string{keepBackend}, availableFileBackends()...)
 }
 
 func TestConsumerStateSurvivesRestart(t *testing.T) {
