@@ -215,8 +215,10 @@ func (s *Stream) commitBatch(b *atomicBatch, trigger *inMsg) {
 			s.applyRollup(m, res[i].Seq)
 		}
 		s.republishMsg(m, res[i].Seq, res[i].Time)
+		s.noteStored(res[i].Seq, m.subj)
 	}
 	s.lastSeq.Store(last)
+	s.dropNoInterest()
 	reply(nil, last)
 	s.afterStore()
 	s.expirer.Schedule(time.Now().UnixNano())
