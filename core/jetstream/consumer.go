@@ -175,7 +175,9 @@ func (c *Consumer) recreate(ctx context.Context, cfg, in jsapi.ConsumerConfig, a
 		cfg.PauseUntil = old.PauseUntil
 	}
 	if consumerConfigsEqual(&old, &cfg) {
-		if action == jsapi.ActionCreate && old.Durable == "" {
+		// The reference jitters a defaulted ephemeral inactive threshold,
+		// so such a "create" never finds the same configuration.
+		if action == jsapi.ActionCreate && old.Durable == "" && in.InactiveThreshold <= 0 {
 			return nil, jserr.NewConsumerAlreadyExistsError()
 		}
 		return c.Info(), nil
