@@ -77,6 +77,9 @@ func TestDiffConsumerLifecycle(t *testing.T) {
 		{name: "stepdown missing", subj: "$JS.API.CONSUMER.LEADER.STEPDOWN.S.NOPE"},
 		{name: "stream info counts consumers", subj: "$JS.API.STREAM.INFO.S"},
 		{name: "account info", subj: "$JS.API.INFO"},
+		{name: "limited stream", subj: "$JS.API.STREAM.CREATE.T", body: M{"name": "T", "subjects": []string{"T.>"}, "storage": "memory", "max_consumers": 1}},
+		{name: "first consumer", subj: "$JS.API.CONSUMER.CREATE.T.A", body: M{"stream_name": "T", "config": M{"durable_name": "A"}}},
+		{name: "over max_consumers", subj: "$JS.API.CONSUMER.CREATE.T.B", body: M{"stream_name": "T", "config": M{"durable_name": "B"}}},
 		{name: "stream delete", subj: "$JS.API.STREAM.DELETE.S"},
 		{name: "consumer gone with stream", subj: "$JS.API.CONSUMER.INFO.S.C"},
 	})
