@@ -3,7 +3,6 @@ package adapter
 import (
 	"context"
 	"errors"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,54 +10,20 @@ import (
 
 	"github.com/hangar-mq/hangar/core/store"
 	"github.com/hangar-mq/hangar/core/store/mem"
-	"github.com/hangar-mq/hangar/core/store/storetest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-// serveUnix serves p on a fresh unix socket and returns a client
-// connection to it; everything is torn down when tb ends.
-func serveUnix(tb testing.TB, p store.Provider) *grpc.ClientConn {
+// serveUnix serves p on a unix socket in this process for as long as tb
+// runs.
+func serveUnix(tb testing.TB, p store.Provider) *StoreClient {
 	tb.Helper()
-	// Socket paths are limited to ~100 bytes: t.TempDir is too deep.
-	dir, err := os.MkdirTemp("", "hgr")
+	c, stop, err := Loopback(p)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "s")
-	lis, err := net.Listen("unix", path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv := NewGRPCServerWithLimits(nil)
-	NewGRPCServer(p).Register(srv)
-	go srv.Serve(lis)
-	conn, err := grpc.NewClient("unix://"+path,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(math.MaxInt32), grpc.MaxCallSendMsgSize(math.MaxInt32)))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		conn.Close()
-		srv.Stop()
-	})
-	return conn
-}
-
-func memOverGRPC(tb testing.TB, _ string) store.Provider {
-	p, err := mem.New(store.ProviderConfig{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return NewGRPCClient(serveUnix(tb, p))
-}
-
-// TestConformanceOverGRPC runs the whole kit against the memory store
-// through NewGRPCClient(NewGRPCServer(mem)) on a unix socket.
-func TestConformanceOverGRPC(t *testing.T) {
-	storetest.Run(t, storetest.Factory{New: memOverGRPC, Storage: store.MemoryStorage})
+	tb.Cleanup(stop)
+	return c
 }
 
 func TestErrorRoundTrip(t *testing.T) {
@@ -129,7 +94,7 @@ func TestLoadRangePieces(t *testing.T) {
 	ctx := context.Background()
 	direct, _ := mem.New(store.ProviderConfig{})
 	inner, _ := mem.New(store.ProviderConfig{})
-	remote := NewGRPCClient(serveUnix(t, inner))
+	remote := serveUnix(t, inner)
 	var streams []store.StreamStore
 	for _, p := range []store.Provider{direct, remote} {
 		s, err := p.Open(ctx, store.StreamConfig{Account: "A", Name: "R"})
