@@ -1,0 +1,193 @@
+package plugins
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hangar-mq/hangar/core/store"
+)
+
+// pidOf returns the process id of the plugin serving p.
+func pidOf(t *testing.T, p store.Provider) int {
+	t.Helper()
+	pp, ok := p.(*pluginProvider)
+	if !ok {
+		t.Fatalf("provider is a %T", p)
+	}
+	cur := pp.sup.Load().current()
+	if cur == nil {
+		t.Fatal("no process")
+	}
+	rc := cur.client.ReattachConfig()
+	if rc == nil {
+		t.Fatal("no reattach config")
+	}
+	return rc.Pid
+}
+
+// TestCrashRestart kills a store plugin with SIGKILL while a writer is
+// storing: the host survives; calls fail fast with ErrPluginUnavailable
+// while the plugin is down; it is restarted with backoff; the stream and
+// consumer handles the runtime holds work again; every acknowledged
+// message and the consumer's state are intact.
+func TestCrashRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plugin processes: skipped under -short")
+	}
+	log := newTestLogger()
+	startHost(t, Config{
+		Plugins:        []PluginConfig{{Name: "crashy", Path: binary(t, "segstore")}},
+		Logger:         log,
+		RestartMin:     50 * time.Millisecond,
+		RestartMax:     time.Second,
+		HealthInterval: 200 * time.Millisecond,
+	})
+	ctx := context.Background()
+	p, err := store.NewProvider("store.crashy", store.ProviderConfig{Dir: t.TempDir(), Sync: store.SyncPolicy{Always: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	s, err := p.Open(ctx, store.StreamConfig{Account: "A", Name: "ORDERS", Meta: []byte(`{"name":"ORDERS"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.OpenConsumer(ctx, "dur", []byte(`{"durable_name":"dur"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := uint64(1); i <= 5; i++ {
+		if err := c.UpdateDelivered(ctx, i, i, 1, int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.UpdateAcks(ctx, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	wantCons, _ := c.State(ctx)
+
+	// A writer stores batches the whole time and remembers what was
+	// acknowledged.
+	var mu sync.Mutex
+	acked := map[uint64][]byte{}
+	var unavailable int
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			batch := make([]store.NewMsg, 16)
+			for i := range batch {
+				batch[i] = store.NewMsg{Subject: fmt.Sprintf("orders.%d", i%4), Data: []byte(fmt.Sprintf("m-%d-%d", n, i))}
+			}
+			res, err := s.StoreBatch(ctx, batch)
+			mu.Lock()
+			if err != nil {
+				if errors.Is(err, ErrPluginUnavailable) {
+					unavailable++
+				}
+			} else {
+				for i, r := range res {
+					if r.Err == nil {
+						acked[r.Seq] = batch[i].Data
+					}
+				}
+			}
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	waitFor(t, "some acknowledged writes", 10*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) > 200
+	})
+
+	if err := syscall.Kill(pidOf(t, p), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	// While it is down, calls fail fast and say why.
+	sawDown := false
+	for i := 0; i < 200 && !sawDown; i++ {
+		start := time.Now()
+		_, err := s.FastState(ctx)
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("a call took %v while the plugin was down", d)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrPluginUnavailable) || !errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("error while down: %v", err)
+			}
+			sawDown = true
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if !sawDown {
+		t.Fatal("no call failed after the kill")
+	}
+	// It comes back, and the same handles work.
+	waitFor(t, "the plugin to come back", 20*time.Second, func() bool {
+		_, err := s.FastState(ctx)
+		return err == nil
+	})
+	downFor := time.Since(killed)
+	mu.Lock()
+	before := len(acked)
+	mu.Unlock()
+	waitFor(t, "writes after the restart", 10*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) > before+50
+	})
+	close(stop)
+	<-done
+
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("down for %v; %d messages acknowledged, %d batches refused while down", downFor.Round(time.Millisecond), len(acked), unavailable)
+	for seq, data := range acked {
+		m, err := s.Load(ctx, seq)
+		if err != nil || !bytes.Equal(m.Data, data) {
+			t.Fatalf("acknowledged message %d: %q, %v; want %q", seq, m.Data, err, data)
+		}
+	}
+	got, err := c.State(ctx)
+	if err != nil {
+		t.Fatalf("consumer after restart: %v", err)
+	}
+	if got.Delivered != wantCons.Delivered || got.AckFloor != wantCons.AckFloor || len(got.Pending) != len(wantCons.Pending) {
+		t.Fatalf("consumer state %+v, want %+v", got, wantCons)
+	}
+	if err := c.UpdateAcks(ctx, 2, 2); err != nil {
+		t.Fatalf("consumer update after restart: %v", err)
+	}
+	if n := p.(*pluginProvider).restarts(); n < 1 {
+		t.Fatalf("restarts = %d", n)
+	}
+	if !log.has("[WRN]", "crashy", "is down") || !log.has("[INF]", "crashy", "restarted") {
+		t.Fatal("the crash and the restart were not logged")
+	}
+}
+
+func waitFor(t *testing.T, what string, limit time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
