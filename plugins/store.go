@@ -51,6 +51,14 @@ func bindStore(id string, b *storeBackend) error {
 	return nil
 }
 
+// pluginStoreID reports whether id was registered for a plugin.
+func pluginStoreID(id string) bool {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	_, ok := registry.bound[id]
+	return ok
+}
+
 func unbindStore(id string, b *storeBackend) {
 	registry.mu.Lock()
 	defer registry.mu.Unlock()
