@@ -119,15 +119,20 @@ func call[R errorer](s *remoteStream, ctx context.Context, what string, fn func(
 	return r, nil
 }
 
-// Store implements store.Writer.
+// Store implements store.Writer as a batch of one on the pipelined
+// StoreStream: a unary call opens an HTTP/2 stream per message, which
+// measured about twice the latency (35 µs against 18 µs in-process, and
+// 80-130 µs against 55 µs to a plugin process, on 2 vCPU). The unary Store
+// RPC stays for other clients.
 func (s *remoteStream) Store(ctx context.Context, subj string, hdr, data []byte, ttl int64) (uint64, int64, error) {
-	r, err := call(s, ctx, "Store", func(ctx context.Context, b *binding, h uint64) (*storev1.StoreResponse, error) {
-		return b.ss.Store(ctx, &storev1.StoreRequest{Stream: h, Subject: subj, Header: hdr, Data: data, Ttl: ttl})
-	})
+	res, err := s.StoreBatch(ctx, []store.NewMsg{{Subject: subj, Header: hdr, Data: data, TTL: ttl}})
 	if err != nil {
 		return 0, 0, err
 	}
-	return r.GetSeq(), r.GetTime(), nil
+	if len(res) != 1 {
+		return 0, 0, fmt.Errorf("%s: Store: %d results for one message", s.c.opts.Name, len(res))
+	}
+	return res[0].Seq, res[0].Time, res[0].Err
 }
 
 // StoreBatch implements store.Writer over the pipelined StoreStream RPC:
