@@ -183,7 +183,11 @@ const (
 	ErrConsumerOfflineReason                      ErrCode = 10195
 	ErrConsumerPinnedTTLWithoutPriorityPolicyNone ErrCode = 10196
 	ErrConsumerPriorityTimeout                    ErrCode = 10197
+	ErrAtomicPublishTooLargeBatch                 ErrCode = 10199
+	ErrAtomicPublishInvalidBatchCommit            ErrCode = 10200
+	ErrAtomicPublishDuplicate                     ErrCode = 10201
 	ErrConsumerInvalidReset                       ErrCode = 10204
+	ErrAtomicPublishTooManyInflight               ErrCode = 10210
 )
 
 // NewAccountResourcesExceededError returns the 10002 error: "resource limits exceeded for account".
@@ -1081,9 +1085,29 @@ func NewConsumerPriorityTimeoutError() *APIError {
 	return &APIError{Code: 400, ErrCode: 10197, Description: "priority timeout needs pinned_client policy"}
 }
 
+// NewAtomicPublishTooLargeBatchError returns the 10199 error: "atomic publish batch is too large: {size}".
+func NewAtomicPublishTooLargeBatchError(size any) *APIError {
+	return &APIError{Code: 400, ErrCode: 10199, Description: fill("atomic publish batch is too large: {size}", []string{"size"}, []any{size})}
+}
+
+// NewAtomicPublishInvalidBatchCommitError returns the 10200 error: "atomic publish batch commit is invalid".
+func NewAtomicPublishInvalidBatchCommitError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10200, Description: "atomic publish batch commit is invalid"}
+}
+
+// NewAtomicPublishDuplicateError returns the 10201 error: "atomic publish batch contains duplicate message id".
+func NewAtomicPublishDuplicateError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10201, Description: "atomic publish batch contains duplicate message id"}
+}
+
 // NewConsumerInvalidResetError returns the 10204 error: "invalid reset: {err}".
 func NewConsumerInvalidResetError(err any) *APIError {
 	return &APIError{Code: 400, ErrCode: 10204, Description: fill("invalid reset: {err}", []string{"err"}, []any{err})}
+}
+
+// NewAtomicPublishTooManyInflightError returns the 10210 error: "atomic publish too many inflight batches".
+func NewAtomicPublishTooManyInflightError() *APIError {
+	return &APIError{Code: 429, ErrCode: 10210, Description: "atomic publish too many inflight batches"}
 }
 
 // table maps every err_code to its code and description template.
@@ -1267,5 +1291,9 @@ var table = map[ErrCode]APIError{
 	10195: {Code: 500, ErrCode: 10195, Description: "consumer is offline: {err}"},
 	10196: {Code: 400, ErrCode: 10196, Description: "PinnedTTL cannot be set when PriorityPolicy is none"},
 	10197: {Code: 400, ErrCode: 10197, Description: "priority timeout needs pinned_client policy"},
+	10199: {Code: 400, ErrCode: 10199, Description: "atomic publish batch is too large: {size}"},
+	10200: {Code: 400, ErrCode: 10200, Description: "atomic publish batch commit is invalid"},
+	10201: {Code: 400, ErrCode: 10201, Description: "atomic publish batch contains duplicate message id"},
 	10204: {Code: 400, ErrCode: 10204, Description: "invalid reset: {err}"},
+	10210: {Code: 429, ErrCode: 10210, Description: "atomic publish too many inflight batches"},
 }
