@@ -34,6 +34,7 @@ func newRemoteFamily(name string, d adapter.Description, timeout time.Duration) 
 			// An RPC is never cheap enough for a publisher's goroutine,
 			// whatever the plugin asked for.
 			Inline: false,
+			System: e.GetSystem(),
 			Handle: func(ctx context.Context, r *jsapi.Request) (jsapi.Response, error) { return f.handle(ctx, pattern, r) },
 		})
 	}

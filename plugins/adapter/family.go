@@ -83,7 +83,7 @@ func (fs *FamilyServer) Describe(context.Context, *apiv1.DescribeRequest) (*apiv
 		out.Version = v.Version()
 	}
 	for _, ep := range fam.Endpoints() {
-		out.Endpoints = append(out.Endpoints, &apiv1.Endpoint{Pattern: ep.Pattern, Type: ep.Type, Inline: ep.Inline})
+		out.Endpoints = append(out.Endpoints, &apiv1.Endpoint{Pattern: ep.Pattern, Type: ep.Type, Inline: ep.Inline, System: ep.System})
 	}
 	return out, nil
 }

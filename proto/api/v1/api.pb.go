@@ -113,7 +113,10 @@ type Endpoint struct {
 	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
 	// inline asks for the handler to run on the publisher's goroutine. A host
 	// may ignore it for remote families (an RPC is never cheap enough).
-	Inline        bool `protobuf:"varint,3,opt,name=inline,proto3" json:"inline,omitempty"`
+	Inline bool `protobuf:"varint,3,opt,name=inline,proto3" json:"inline,omitempty"`
+	// system endpoints (meta, server, account operations) are served in the
+	// system account, which has no JetStream of its own.
+	System        bool `protobuf:"varint,4,opt,name=system,proto3" json:"system,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -165,6 +168,13 @@ func (x *Endpoint) GetType() string {
 func (x *Endpoint) GetInline() bool {
 	if x != nil {
 		return x.Inline
+	}
+	return false
+}
+
+func (x *Endpoint) GetSystem() bool {
+	if x != nil {
+		return x.System
 	}
 	return false
 }
@@ -828,11 +838,12 @@ const file_api_v1_api_proto_rawDesc = "" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x19\n" +
 	"\berr_code\x18\x02 \x01(\rR\aerrCode\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\"P\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"h\n" +
 	"\bEndpoint\x12\x18\n" +
 	"\apattern\x18\x01 \x01(\tR\apattern\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
-	"\x06inline\x18\x03 \x01(\bR\x06inline\"4\n" +
+	"\x06inline\x18\x03 \x01(\bR\x06inline\x12\x16\n" +
+	"\x06system\x18\x04 \x01(\bR\x06system\"4\n" +
 	"\fSetupRequest\x12$\n" +
 	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\";\n" +
 	"\rSetupResponse\x12*\n" +
