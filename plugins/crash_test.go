@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -189,5 +191,62 @@ func waitFor(t *testing.T, what string, limit time.Duration, ok func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestRestartBackoff keeps a plugin from starting after a crash: the
+// restart attempts come further and further apart, up to the maximum, and
+// the plugin is back as soon as it can start again.
+func TestRestartBackoff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plugin processes: skipped under -short")
+	}
+	crashFile := filepath.Join(t.TempDir(), "crash")
+	log := newTestLogger()
+	startHost(t, Config{
+		Plugins: []PluginConfig{{Name: "flaky", Path: binary(t, "storeplugin"),
+			Env: map[string]string{"STOREPLUGIN_CRASH_FILE": crashFile}}},
+		Logger:     log,
+		RestartMin: 20 * time.Millisecond,
+		RestartMax: 320 * time.Millisecond,
+	})
+	ctx := context.Background()
+	p, err := store.NewProvider("store.flaky", store.ProviderConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	if err := os.WriteFile(crashFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pidOf(t, p), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "six failed restarts", 20*time.Second, func() bool {
+		return len(log.when("flaky", "restart attempt", "failed")) >= 6
+	})
+	if _, err := p.List(ctx); !errors.Is(err, ErrPluginUnavailable) {
+		t.Fatalf("List while it cannot start: %v", err)
+	}
+	os.Remove(crashFile)
+	waitFor(t, "the plugin to come back", 10*time.Second, func() bool {
+		_, err := p.List(ctx)
+		return err == nil
+	})
+	at := log.when("flaky", "restart attempt", "failed")
+	var gaps []time.Duration
+	for i := 1; i < len(at); i++ {
+		gaps = append(gaps, at[i].Sub(at[i-1]))
+	}
+	t.Logf("gaps between failed attempts: %v", gaps)
+	// 20, 40, 80, 160, 320 ms plus start time: the later gaps must be well
+	// above the first and none beyond the maximum plus a start.
+	if gaps[3] < 3*gaps[0] || gaps[3] < 100*time.Millisecond {
+		t.Fatalf("no backoff: %v", gaps)
+	}
+	for _, g := range gaps {
+		if g > 320*time.Millisecond+3*time.Second {
+			t.Fatalf("a gap beyond the maximum: %v", gaps)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The plugin binaries the tests run, built once per test binary.
@@ -98,6 +99,7 @@ func goBuild(b binSpec, out string) error {
 type testLogger struct {
 	mu    sync.Mutex
 	lines []string
+	times []time.Time
 }
 
 func newTestLogger() *testLogger { return &testLogger{} }
@@ -106,6 +108,7 @@ func (l *testLogger) add(level, format string, v ...any) {
 	s := level + " " + fmt.Sprintf(format, v...)
 	l.mu.Lock()
 	l.lines = append(l.lines, s)
+	l.times = append(l.times, time.Now())
 	l.mu.Unlock()
 	// Not t.Log: plugin logs keep coming after a test ends.
 	if os.Getenv("HANGAR_PLUGIN_TEST_LOG") != "" {
@@ -132,4 +135,21 @@ func (l *testLogger) has(parts ...string) bool {
 		}
 	}
 	return false
+}
+
+// when returns the times of the logged lines containing all of parts.
+func (l *testLogger) when(parts ...string) []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []time.Time
+	for i, line := range l.lines {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			out = append(out, l.times[i])
+		}
+	}
+	return out
 }

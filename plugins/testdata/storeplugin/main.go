@@ -16,8 +16,12 @@ func main() {
 	if len(os.Args) > 1 {
 		id = os.Args[1]
 	}
-	if os.Getenv("STOREPLUGIN_CRASH") == "1" {
-		os.Exit(3)
+	// While this file exists the plugin dies at start, for the backoff
+	// test.
+	if f := os.Getenv("STOREPLUGIN_CRASH_FILE"); f != "" {
+		if _, err := os.Stat(f); err == nil {
+			os.Exit(3)
+		}
 	}
 	sdk.ServeStoreFunc(func(cfg store.ProviderConfig) (store.Provider, error) {
 		sdk.Log().Noticef("serving %s in %s", id, cfg.Dir)
