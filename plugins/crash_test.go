@@ -250,3 +250,53 @@ func TestRestartBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestHungPlugin freezes a plugin (SIGSTOP): calls give up at the call
+// timeout with ErrPluginUnavailable instead of hanging, the health check
+// notices, and the frozen process is killed and replaced.
+func TestHungPlugin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plugin processes: skipped under -short")
+	}
+	defer func(g time.Duration) { killGrace = g }(killGrace)
+	killGrace = 500 * time.Millisecond
+	log := newTestLogger()
+	startHost(t, Config{
+		Plugins:        []PluginConfig{{Name: "frozen", Path: binary(t, "segstore")}},
+		Logger:         log,
+		RestartMin:     50 * time.Millisecond,
+		HealthInterval: 200 * time.Millisecond,
+		CallTimeout:    500 * time.Millisecond,
+	})
+	ctx := context.Background()
+	p, err := store.NewProvider("store.frozen", store.ProviderConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	s, err := p.Open(ctx, store.StreamConfig{Account: "A", Name: "S"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, _, err := s.Store(ctx, "s", nil, []byte("before"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := pidOf(t, p)
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(pid, syscall.SIGKILL)
+	start := time.Now()
+	_, err = s.Load(ctx, seq)
+	if !errors.Is(err, ErrPluginUnavailable) || time.Since(start) > 2*time.Second {
+		t.Fatalf("Load on a frozen plugin: %v after %v", err, time.Since(start))
+	}
+	waitFor(t, "a new process", 20*time.Second, func() bool {
+		m, err := s.Load(ctx, seq)
+		return err == nil && string(m.Data) == "before"
+	})
+	if !log.has("[WRN]", "frozen", "is down") {
+		t.Fatal("the hang was not logged")
+	}
+}

@@ -38,8 +38,32 @@ type proc struct {
 }
 
 // kill stops the process: gracefully (go-plugin asks it to shut down and
-// waits two seconds) and then by force.
-func (p *proc) kill() { p.client.Kill() }
+// waits two seconds, then kills it) and, should even that hang (a process
+// too frozen to answer the shutdown request), by force after a while.
+func (p *proc) kill() {
+	done := make(chan struct{})
+	go func() {
+		p.client.Kill()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return
+	case <-time.After(killGrace):
+	}
+	if rc := p.client.ReattachConfig(); rc != nil && rc.Pid > 0 {
+		if pr, err := os.FindProcess(rc.Pid); err == nil {
+			_ = pr.Kill()
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(killGrace):
+	}
+}
+
+// killGrace bounds each stage of kill (a variable for tests).
+var killGrace = 5 * time.Second
 
 func (p *proc) exited() bool { return p.client.Exited() }
 

@@ -124,7 +124,9 @@ func (s *supervisor) recover(p *proc, failure error) bool {
 	s.onDown(failure)
 	s.cfg.Logger.Warnf("%s is down (%v); restarting", s.what, failure)
 	uptime := time.Since(p.started)
-	go p.kill() // may wait for a hung process; the restart need not
+	// The old process must be gone before a new one opens the same data:
+	// one that is alive but failing its health checks may still write.
+	p.kill()
 	backoff := s.cfg.RestartMin
 	if uptime < time.Minute {
 		// It died young: maybe it crashes at once. Start slower the more
