@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"time"
 
@@ -70,7 +69,6 @@ func ServeStoreFunc(newProvider func(store.ProviderConfig) (store.Provider, erro
 		}
 	}
 	Log().Errorf("starting the store: %v", err)
-	fmt.Fprintln(origStderr, "store plugin:", err)
 	os.Exit(1)
 }
 
