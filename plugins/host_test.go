@@ -76,7 +76,7 @@ func TestHandshakeRefused(t *testing.T) {
 		want []string
 	}{
 		{"protocol-version", "badplugin", nil, []string{"speaks plugin protocol version 2", "expects version 1"}},
-		{"magic-cookie", "badplugin", []string{"-cookie"}, []string{"exited during the handshake", "magic cookie HANGAR_PLUGIN"}},
+		{"magic-cookie", "badplugin", []string{"-cookie"}, []string{"exited during the handshake", "another magic cookie than HANGAR_PLUGIN"}},
 		{"not-a-plugin", "/bin/echo", []string{"hello"}, []string{"does not follow the go-plugin handshake"}},
 	}
 	for _, tc := range cases {
@@ -196,4 +196,14 @@ func TestPluginDir(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestStoreStartFails reports a store that cannot start with what it said.
+func TestStoreStartFails(t *testing.T) {
+	startHost(t, Config{Plugins: []PluginConfig{{Name: "nodir", Path: binary(t, "segstore")}}})
+	_, err := store.NewProvider("store.nodir", store.ProviderConfig{})
+	if err == nil || !strings.Contains(err.Error(), "segstore needs a directory") {
+		t.Fatalf("NewProvider without a directory: %v", err)
+	}
+	t.Logf("refused: %v", err)
 }

@@ -167,8 +167,12 @@ func (l *launcher) startErr(err error, sum []byte, tail *tailWriter) error {
 	case strings.Contains(msg, "exited before we could connect"), strings.Contains(msg, "Failed to read any lines"):
 		// Which of the two go-plugin reports depends on a race with the
 		// process's exit; either way it said nothing on stdout.
-		return fmt.Errorf("%w: plugin %q (%s) exited during the handshake; a Hangar plugin is built with plugins/sdk and expects the magic cookie %s (stderr: %s)",
-			ErrIncompatible, pc.Name, pc.Path, adapter.Handshake.MagicCookieKey, tail.String())
+		stderr := tail.String()
+		if strings.Contains(stderr, "This binary is a plugin") {
+			return fmt.Errorf("%w: plugin %q (%s) exited during the handshake: it expects another magic cookie than %s, so it is not a Hangar plugin (or one built for another host)",
+				ErrIncompatible, pc.Name, pc.Path, adapter.Handshake.MagicCookieKey)
+		}
+		return fmt.Errorf("plugins: plugin %q (%s) exited during the handshake (stderr: %s)", pc.Name, pc.Path, stderr)
 	case strings.Contains(msg, "Unrecognized remote plugin message"), strings.Contains(msg, "incompatible core API version"):
 		first, _, _ := strings.Cut(msg, "\n")
 		return fmt.Errorf("%w: plugin %q (%s) does not follow the go-plugin handshake: %s (stderr: %s)", ErrIncompatible, pc.Name, pc.Path, first, tail.String())
