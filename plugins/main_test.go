@@ -43,9 +43,12 @@ func TestMain(m *testing.M) {
 }
 
 // binary returns the path of a built plugin, building them all on first
-// use.
+// use. Under -short it skips the test: plugin processes are the slow part.
 func binary(t testing.TB, name string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("plugin processes: skipped under -short")
+	}
 	bins.once.Do(func() {
 		bins.dir, bins.err = os.MkdirTemp("", "hangar-plugin-bins-")
 		if bins.err != nil {
