@@ -476,6 +476,9 @@ func storeErr(err error) error {
 		return ae
 	}
 	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		// The backend (a plugin being restarted) is down for now.
+		return jserr.NewClusterNotAvailError()
 	case errors.Is(err, store.ErrMaxMsgSize):
 		return jserr.NewStreamMessageExceedsMaximumError()
 	case errors.Is(err, store.ErrMaxMsgs):

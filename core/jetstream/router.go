@@ -167,28 +167,47 @@ func (r *router) onRequest(a *server.Account, pc *server.Client, prefix, subj, r
 }
 
 func (r *router) handle(job *apiJob) {
-	req, rt := job.req, job.route
-	typ := jsapi.ErrorResponseType
-	if rt != nil {
-		typ = rt.ep.Type
+	b, ok := r.dispatch(job)
+	if !ok {
+		return
 	}
-	var resp jsapi.Response
-	var err error
+	if job.req.Reply != "" {
+		job.acc.PublishAs(job.pc, job.req.Reply, "", nil, b)
+	}
+	r.rt.advisoryAPIAudit(job.acc, job.req, b)
+}
+
+// dispatch runs a request's endpoint and returns its JSON reply; ok is
+// false when there is nothing to send (no responder, or the handler
+// answered on its own).
+func (r *router) dispatch(job *apiJob) ([]byte, bool) {
+	req, rt := job.req, job.route
 	if rt == nil {
 		// The reference has no responder for unknown API subjects.
-		return
+		return nil, false
 	}
 	sys := job.acc == r.rt.srv.SystemAccount()
 	if rt.ep.System && !sys {
 		// Only the system account has a responder for these.
-		return
+		return nil, false
 	}
+	typ := rt.ep.Type
+	if typ == "" {
+		typ = jsapi.ErrorResponseType
+	}
+	var resp jsapi.Response
+	var err error
 	switch {
 	case job.ja == nil && !rt.ep.System:
 		err = jserr.NewNotEnabledForAccountError()
 	default:
 		if lvl, ok := getHeader(req.Header, hdrRequiredAPILevel); ok {
 			if n, perr := strconv.Atoi(lvl); perr != nil || n > APILevel {
+				if rt.ep.Type == "" && req.Respond != nil {
+					// Raw-reply endpoints (direct get, pull) answer with a status.
+					req.Respond(statusHdr("412 Required Api Level"), nil)
+					return nil, false
+				}
 				err = jserr.NewRequiredApiLevelError()
 				break
 			}
@@ -198,7 +217,7 @@ func (r *router) handle(job *apiJob) {
 		}
 		resp, err = rt.ep.Handle(r.rt.ctx, req)
 		if resp == nil && err == nil {
-			return
+			return nil, false
 		}
 	}
 	r.rt.apiTotal.Add(1)
@@ -222,10 +241,7 @@ func (r *router) handle(job *apiJob) {
 	if merr != nil {
 		b, _ = json.Marshal(&jsapi.APIResponse{Type: typ, Error: jserr.From(merr)})
 	}
-	if req.Reply != "" {
-		job.acc.PublishAs(job.pc, req.Reply, "", nil, b)
-	}
-	r.rt.advisoryAPIAudit(job.acc, req, b)
+	return b, true
 }
 
 func clientInfo(c *server.Client) *jsapi.ClientInfo {
