@@ -1,3 +1,4 @@
-// Package apihandlers groups the $JS.API families. Each family lives in its
-// own sub-package and registers itself with the JetStream router in core.
+// Package apihandlers groups the built-in $JS.API families, one package
+// each. Importing a family's package registers it with the JetStream
+// runtime; package all imports every built-in family.
 package apihandlers

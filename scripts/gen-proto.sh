@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the Go code of every .proto under proto/. Run from anywhere:
+# Regenerates the Go code of every .proto under proto/ (store/v1, api/v1 and
+# any later family: new files are picked up by the find below). Run from anywhere:
 # `make proto` or `scripts/gen-proto.sh`. Needs protoc (Debian's
 # protobuf-compiler); the Go plugins are installed at pinned versions.
 set -euo pipefail

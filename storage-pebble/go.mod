@@ -13,6 +13,13 @@ replace (
 	github.com/hangar-mq/hangar/test => ../test
 )
 
+// cockroachdb/errors (through pebble) still requires the pre-split genproto
+// module, whose googleapis/rpc packages collide with grpc's
+// genproto/googleapis/rpc once the workspace selects both ("ambiguous
+// import" in proto, plugins, cmd and test); later versions of the module no
+// longer hold those packages. Nothing here imports genproto.
+replace google.golang.org/genproto => google.golang.org/genproto v0.0.0-20261026165753-2ffab32bce7e
+
 require (
 	github.com/cockroachdb/pebble/v2 v2.1.7
 	github.com/hangar-mq/hangar/core v0.0.0-00010101000000-000000000000
@@ -48,4 +55,5 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
+	pgregory.net/rapid v1.3.0 // indirect
 )

@@ -19,6 +19,8 @@ func Main(args []string) int {
 		case "help":
 			usage(os.Stdout)
 			return 0
+		case "plugins":
+			return pluginsCommand(args[1:])
 		}
 	}
 	return runServer(args)

@@ -33,6 +33,8 @@ Server options:
 JetStream options:
     -js, --jetstream             Enable JetStream (default on without -c)
     -sd, --store_dir <dir>       Storage directory (default: ./data)
+        --backend <name>         Store behind file streams: file (default),
+                                 pebble, or a plugin name
 
 Logging options:
     -l, --log <file>             File to redirect log output
@@ -102,6 +104,7 @@ func parseFlags(args []string) (*cliFlags, error) {
 	str(&o.ClientAdvertise, "client_advertise")
 	boolean(&o.JetStream, "js", "jetstream")
 	str(&o.StoreDir, "sd", "store_dir")
+	str(&o.JetStreamBackend, "backend")
 	str(&o.LogFile, "l", "log")
 	boolean(&o.Logtime, "T", "logtime")
 	boolean(&o.Debug, "D", "debug")

@@ -17,7 +17,7 @@ func enumUnmarshal(data []byte, kind string, names []string) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("can not unmarshal %q", s)
+	return 0, fmt.Errorf("can not unmarshal %q", string(data))
 }
 
 func enumMarshal(v int, names []string) ([]byte, error) {

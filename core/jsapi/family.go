@@ -68,6 +68,9 @@ type Endpoint struct {
 	// others run on the API worker pool so slow work never stalls a
 	// client connection.
 	Inline bool
+	// System endpoints (meta, server, account operations) are served in
+	// the system account, which has no JetStream of its own.
+	System bool
 	// Handle serves the request.
 	Handle Handler
 }

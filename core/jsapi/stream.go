@@ -37,7 +37,7 @@ type StreamConfig struct {
 	DenyPurge              bool                 `json:"deny_purge"`
 	AllowRollup            bool                 `json:"allow_rollup_hdrs"`
 	ConsumerLimits         StreamConsumerLimits `json:"consumer_limits"`
-	AllowMsgTTL            bool                 `json:"allow_msg_ttl,omitempty"`
+	AllowMsgTTL            bool                 `json:"allow_msg_ttl"`
 	SubjectDeleteMarkerTTL time.Duration        `json:"subject_delete_marker_ttl,omitempty"`
 	AllowMsgCounter        bool                 `json:"allow_msg_counter,omitempty"`
 	AllowAtomicPublish     bool                 `json:"allow_atomic,omitempty"`

@@ -176,14 +176,27 @@ const (
 	ErrAtomicPublishUnsupportedHeaderBatch        ErrCode = 10177
 	ErrConsumerPushWithPriorityGroup              ErrCode = 10178
 	ErrAtomicPublishInvalidBatchID                ErrCode = 10179
+	ErrConsumerAckPolicyInvalid                   ErrCode = 10181
+	ErrConsumerReplayPolicyInvalid                ErrCode = 10182
+	ErrConsumerAckWaitNegative                    ErrCode = 10183
+	ErrConsumerBackOffNegative                    ErrCode = 10184
 	ErrRequiredApiLevel                           ErrCode = 10185
 	ErrMessageSchedulesDisabled                   ErrCode = 10188
 	ErrStreamExpectedLastSeqPerSubjectInvalid     ErrCode = 10193
 	ErrStreamOfflineReason                        ErrCode = 10194
 	ErrConsumerOfflineReason                      ErrCode = 10195
-	ErrConsumerPinnedTTLWithoutPriorityPolicyNone ErrCode = 10196
-	ErrConsumerPriorityTimeout                    ErrCode = 10197
+	ErrConsumerPriorityGroupWithPolicyNone        ErrCode = 10196
+	ErrConsumerPinnedTTLWithoutPriorityPolicyNone ErrCode = 10197
+	ErrAtomicPublishTooLargeBatch                 ErrCode = 10199
+	ErrAtomicPublishInvalidBatchCommit            ErrCode = 10200
+	ErrAtomicPublishDuplicate                     ErrCode = 10201
 	ErrConsumerInvalidReset                       ErrCode = 10204
+	ErrAtomicPublishTooManyInflight               ErrCode = 10210
+	ErrConsumerAckFCRequiresPush                  ErrCode = 10218
+	ErrConsumerAckFCRequiresFC                    ErrCode = 10219
+	ErrConsumerAckFCRequiresMaxAckPending         ErrCode = 10220
+	ErrConsumerAckFCRequiresNoAckWait             ErrCode = 10221
+	ErrConsumerAckFCRequiresNoMaxDeliver          ErrCode = 10222
 )
 
 // NewAccountResourcesExceededError returns the 10002 error: "resource limits exceeded for account".
@@ -1046,6 +1059,26 @@ func NewAtomicPublishInvalidBatchIDError() *APIError {
 	return &APIError{Code: 400, ErrCode: 10179, Description: "atomic publish batch ID is invalid"}
 }
 
+// NewConsumerAckPolicyInvalidError returns the 10181 error: "consumer ack policy invalid".
+func NewConsumerAckPolicyInvalidError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10181, Description: "consumer ack policy invalid"}
+}
+
+// NewConsumerReplayPolicyInvalidError returns the 10182 error: "consumer replay policy invalid".
+func NewConsumerReplayPolicyInvalidError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10182, Description: "consumer replay policy invalid"}
+}
+
+// NewConsumerAckWaitNegativeError returns the 10183 error: "consumer ack wait needs to be positive".
+func NewConsumerAckWaitNegativeError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10183, Description: "consumer ack wait needs to be positive"}
+}
+
+// NewConsumerBackOffNegativeError returns the 10184 error: "consumer backoff needs to be positive".
+func NewConsumerBackOffNegativeError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10184, Description: "consumer backoff needs to be positive"}
+}
+
 // NewRequiredApiLevelError returns the 10185 error: "JetStream minimum api level required".
 func NewRequiredApiLevelError() *APIError {
 	return &APIError{Code: 412, ErrCode: 10185, Description: "JetStream minimum api level required"}
@@ -1071,19 +1104,64 @@ func NewConsumerOfflineReasonError(err any) *APIError {
 	return &APIError{Code: 500, ErrCode: 10195, Description: fill("consumer is offline: {err}", []string{"err"}, []any{err})}
 }
 
-// NewConsumerPinnedTTLWithoutPriorityPolicyNoneError returns the 10196 error: "PinnedTTL cannot be set when PriorityPolicy is none".
-func NewConsumerPinnedTTLWithoutPriorityPolicyNoneError() *APIError {
-	return &APIError{Code: 400, ErrCode: 10196, Description: "PinnedTTL cannot be set when PriorityPolicy is none"}
+// NewConsumerPriorityGroupWithPolicyNoneError returns the 10196 error: "consumer can not have priority groups when policy is none".
+func NewConsumerPriorityGroupWithPolicyNoneError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10196, Description: "consumer can not have priority groups when policy is none"}
 }
 
-// NewConsumerPriorityTimeoutError returns the 10197 error: "priority timeout needs pinned_client policy".
-func NewConsumerPriorityTimeoutError() *APIError {
-	return &APIError{Code: 400, ErrCode: 10197, Description: "priority timeout needs pinned_client policy"}
+// NewConsumerPinnedTTLWithoutPriorityPolicyNoneError returns the 10197 error: "PinnedTTL cannot be set when PriorityPolicy is none".
+func NewConsumerPinnedTTLWithoutPriorityPolicyNoneError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10197, Description: "PinnedTTL cannot be set when PriorityPolicy is none"}
+}
+
+// NewAtomicPublishTooLargeBatchError returns the 10199 error: "atomic publish batch is too large: {size}".
+func NewAtomicPublishTooLargeBatchError(size any) *APIError {
+	return &APIError{Code: 400, ErrCode: 10199, Description: fill("atomic publish batch is too large: {size}", []string{"size"}, []any{size})}
+}
+
+// NewAtomicPublishInvalidBatchCommitError returns the 10200 error: "atomic publish batch commit is invalid".
+func NewAtomicPublishInvalidBatchCommitError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10200, Description: "atomic publish batch commit is invalid"}
+}
+
+// NewAtomicPublishDuplicateError returns the 10201 error: "atomic publish batch contains duplicate message id".
+func NewAtomicPublishDuplicateError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10201, Description: "atomic publish batch contains duplicate message id"}
 }
 
 // NewConsumerInvalidResetError returns the 10204 error: "invalid reset: {err}".
 func NewConsumerInvalidResetError(err any) *APIError {
 	return &APIError{Code: 400, ErrCode: 10204, Description: fill("invalid reset: {err}", []string{"err"}, []any{err})}
+}
+
+// NewAtomicPublishTooManyInflightError returns the 10210 error: "atomic publish too many inflight batches".
+func NewAtomicPublishTooManyInflightError() *APIError {
+	return &APIError{Code: 429, ErrCode: 10210, Description: "atomic publish too many inflight batches"}
+}
+
+// NewConsumerAckFCRequiresPushError returns the 10218 error: "flow control ack policy requires a push based consumer".
+func NewConsumerAckFCRequiresPushError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10218, Description: "flow control ack policy requires a push based consumer"}
+}
+
+// NewConsumerAckFCRequiresFCError returns the 10219 error: "flow control ack policy requires flow control".
+func NewConsumerAckFCRequiresFCError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10219, Description: "flow control ack policy requires flow control"}
+}
+
+// NewConsumerAckFCRequiresMaxAckPendingError returns the 10220 error: "flow control ack policy requires max ack pending".
+func NewConsumerAckFCRequiresMaxAckPendingError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10220, Description: "flow control ack policy requires max ack pending"}
+}
+
+// NewConsumerAckFCRequiresNoAckWaitError returns the 10221 error: "flow control ack policy requires unset ack wait".
+func NewConsumerAckFCRequiresNoAckWaitError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10221, Description: "flow control ack policy requires unset ack wait"}
+}
+
+// NewConsumerAckFCRequiresNoMaxDeliverError returns the 10222 error: "flow control ack policy requires unset max deliver".
+func NewConsumerAckFCRequiresNoMaxDeliverError() *APIError {
+	return &APIError{Code: 400, ErrCode: 10222, Description: "flow control ack policy requires unset max deliver"}
 }
 
 // table maps every err_code to its code and description template.
@@ -1260,12 +1338,25 @@ var table = map[ErrCode]APIError{
 	10177: {Code: 400, ErrCode: 10177, Description: "atomic publish unsupported header used: {header}"},
 	10178: {Code: 400, ErrCode: 10178, Description: "priority groups can not be used with push consumers"},
 	10179: {Code: 400, ErrCode: 10179, Description: "atomic publish batch ID is invalid"},
+	10181: {Code: 400, ErrCode: 10181, Description: "consumer ack policy invalid"},
+	10182: {Code: 400, ErrCode: 10182, Description: "consumer replay policy invalid"},
+	10183: {Code: 400, ErrCode: 10183, Description: "consumer ack wait needs to be positive"},
+	10184: {Code: 400, ErrCode: 10184, Description: "consumer backoff needs to be positive"},
 	10185: {Code: 412, ErrCode: 10185, Description: "JetStream minimum api level required"},
 	10188: {Code: 400, ErrCode: 10188, Description: "message schedules is disabled"},
 	10193: {Code: 400, ErrCode: 10193, Description: "missing sequence for expected last sequence per subject"},
 	10194: {Code: 500, ErrCode: 10194, Description: "stream is offline: {err}"},
 	10195: {Code: 500, ErrCode: 10195, Description: "consumer is offline: {err}"},
-	10196: {Code: 400, ErrCode: 10196, Description: "PinnedTTL cannot be set when PriorityPolicy is none"},
-	10197: {Code: 400, ErrCode: 10197, Description: "priority timeout needs pinned_client policy"},
+	10196: {Code: 400, ErrCode: 10196, Description: "consumer can not have priority groups when policy is none"},
+	10197: {Code: 400, ErrCode: 10197, Description: "PinnedTTL cannot be set when PriorityPolicy is none"},
+	10199: {Code: 400, ErrCode: 10199, Description: "atomic publish batch is too large: {size}"},
+	10200: {Code: 400, ErrCode: 10200, Description: "atomic publish batch commit is invalid"},
+	10201: {Code: 400, ErrCode: 10201, Description: "atomic publish batch contains duplicate message id"},
 	10204: {Code: 400, ErrCode: 10204, Description: "invalid reset: {err}"},
+	10210: {Code: 429, ErrCode: 10210, Description: "atomic publish too many inflight batches"},
+	10218: {Code: 400, ErrCode: 10218, Description: "flow control ack policy requires a push based consumer"},
+	10219: {Code: 400, ErrCode: 10219, Description: "flow control ack policy requires flow control"},
+	10220: {Code: 400, ErrCode: 10220, Description: "flow control ack policy requires max ack pending"},
+	10221: {Code: 400, ErrCode: 10221, Description: "flow control ack policy requires unset ack wait"},
+	10222: {Code: 400, ErrCode: 10222, Description: "flow control ack policy requires unset max deliver"},
 }

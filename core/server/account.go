@@ -127,6 +127,14 @@ func (a *Account) PublishAs(c *Client, subj, reply string, hdr, data []byte) {
 	a.srv.publishInternal(a, c, subj, reply, hdr, data)
 }
 
+// PublishTo delivers a message to the subscribers of to while presenting
+// it with subject subj: how JetStream hands a stored message to a pull
+// request's reply subject or a push consumer's deliver subject, keeping
+// the subject it was published on.
+func (a *Account) PublishTo(to, subj string, reply, hdr, data []byte) {
+	a.srv.publishInternalTo(a, a.ic, to, subj, reply, hdr, data)
+}
+
 // HasInterest reports whether anything in the account subscribes to subj.
 func (a *Account) HasInterest(subj string) bool { return a.sl.HasInterest(subj) }
 

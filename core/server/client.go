@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/hangar-mq/hangar/core/subject"
 )
@@ -870,10 +871,10 @@ func (c *Client) processMsg(subj, reply []byte, hdrLen int, msg []byte) {
 	} else {
 		data = msg
 	}
-	if subject.HasWildcard(string(subj)) {
-		// Wildcards cannot be published to; the reference drops these.
-		return
-	}
+	// A subject with wildcard tokens is routed like any other: its "*" and
+	// ">" tokens are literals that only wildcard subscriptions match, as
+	// in the reference. Clients rely on it: nats.go puts a consumer's
+	// filter, wildcards included, in the CONSUMER.CREATE subject.
 	r := c.match(acc, subj)
 	n := c.dc.route(c, acc, r, subj, reply, hdr, data)
 	if n > 0 {
@@ -894,6 +895,23 @@ func (s *Server) publishInternal(acc *Account, pc *Client, subj, reply string, h
 	}
 	r := acc.sl.Match(subj)
 	n := dc.route(pc, acc, r, sb, rb, hdr, data)
+	dc.flush()
+	dc.stall = nil
+	dcPool.Put(dc)
+	if n > 0 {
+		s.outMsgs.Add(int64(n))
+		s.outBytes.Add(int64(n * (len(hdr) + len(data))))
+	}
+}
+
+// publishInternalTo routes a server-made message by to and delivers it
+// with subject subj.
+func (s *Server) publishInternalTo(acc *Account, pc *Client, to, subj string, reply, hdr, data []byte) {
+	dc := dcPool.Get().(*deliveryCtx)
+	// route only reads the subject, so it may alias the string.
+	sb := unsafe.Slice(unsafe.StringData(subj), len(subj))
+	r := acc.sl.Match(to)
+	n := dc.route(pc, acc, r, sb, reply, hdr, data)
 	dc.flush()
 	dc.stall = nil
 	dcPool.Put(dc)

@@ -107,12 +107,6 @@ func (s *Server) startMonitoring() error {
 	handle(AccountzPath, s.handleAccountz)
 	handle(HealthzPath, s.handleHealthz)
 	handle(MetricsPath, promhttp.HandlerFor(s.metricsRegistry(), promhttp.HandlerOpts{}).ServeHTTP)
-	m := s.mon()
-	m.mu.RLock()
-	for p, h := range m.handlers {
-		handle(p, h)
-	}
-	m.mu.RUnlock()
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	s.Noticef("Starting http monitor on %s", ln.Addr())
 	s.grWG.Add(1)
@@ -155,8 +149,21 @@ func writeJSON(w http.ResponseWriter, r *http.Request, v any) {
 }
 
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != strings.TrimSuffix(s.opts.HTTPBasePath, "/")+"/" && r.URL.Path != "/" {
-		http.NotFound(w, r)
+	base := strings.TrimSuffix(s.opts.HTTPBasePath, "/")
+	if r.URL.Path != base+"/" && r.URL.Path != "/" {
+		// Extensions start after the listener and add their endpoints
+		// late, so they are looked up per request.
+		m := s.mon()
+		m.mu.RLock()
+		h := m.handlers[strings.TrimPrefix(r.URL.Path, base)]
+		m.mu.RUnlock()
+		if h == nil {
+			http.NotFound(w, r)
+			return
+		}
+		v, _ := s.httpReqs.LoadOrStore(strings.TrimPrefix(r.URL.Path, base), new(int64))
+		atomicAdd(v.(*int64))
+		h(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

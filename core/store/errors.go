@@ -27,6 +27,7 @@ const (
 	KindEOF
 	KindExists
 	KindUnsupported
+	KindUnavailable
 )
 
 // The sentinels. Backends wrap them with %w and may add detail after a colon,
@@ -67,6 +68,12 @@ var (
 	ErrExists = errors.New("store: already exists")
 	// ErrUnsupported means the backend does not offer the requested feature.
 	ErrUnsupported = errors.New("store: unsupported")
+	// ErrUnavailable means the backend cannot be reached for now (an
+	// out-of-process store whose process is down or restarting). Unlike
+	// ErrClosed the handle stays valid: the same call may succeed later, so
+	// the runtime answers with a temporary (503-class) error and keeps the
+	// stream.
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 var kindErrs = [...]error{
@@ -84,6 +91,7 @@ var kindErrs = [...]error{
 	KindEOF:               ErrEOF,
 	KindExists:            ErrExists,
 	KindUnsupported:       ErrUnsupported,
+	KindUnavailable:       ErrUnavailable,
 }
 
 // Kinds lists every error kind except KindUnknown, in enum order.
@@ -108,7 +116,8 @@ func (k ErrorKind) Sentinel() error {
 func (k ErrorKind) String() string {
 	names := [...]string{"Unknown", "NotFound", "Deleted", "SequenceMismatch",
 		"MaxMsgs", "MaxBytes", "MaxMsgsPerSubject", "MaxMsgSize", "Closed",
-		"Corrupt", "Invalid", "TooManyResults", "EOF", "Exists", "Unsupported"}
+		"Corrupt", "Invalid", "TooManyResults", "EOF", "Exists", "Unsupported",
+		"Unavailable"}
 	if k < 0 || int(k) >= len(names) {
 		return fmt.Sprintf("ErrorKind(%d)", int32(k))
 	}

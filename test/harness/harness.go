@@ -205,3 +205,14 @@ func (p *Proc) Stop(d time.Duration) error {
 
 // Exited is closed when the process ends.
 func (p *Proc) Exited() <-chan struct{} { return p.exited }
+
+// WriteFile writes content to a file named name in a temporary directory
+// and returns its path.
+func WriteFile(t testing.TB, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

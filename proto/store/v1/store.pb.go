@@ -62,6 +62,9 @@ const (
 	ErrorKind_ERROR_KIND_EOF                  ErrorKind = 12
 	ErrorKind_ERROR_KIND_EXISTS               ErrorKind = 13
 	ErrorKind_ERROR_KIND_UNSUPPORTED          ErrorKind = 14
+	// The backend cannot be reached for now (a plugin process is down); the
+	// same call may succeed later.
+	ErrorKind_ERROR_KIND_UNAVAILABLE ErrorKind = 15
 )
 
 // Enum value maps for ErrorKind.
@@ -82,6 +85,7 @@ var (
 		12: "ERROR_KIND_EOF",
 		13: "ERROR_KIND_EXISTS",
 		14: "ERROR_KIND_UNSUPPORTED",
+		15: "ERROR_KIND_UNAVAILABLE",
 	}
 	ErrorKind_value = map[string]int32{
 		"ERROR_KIND_UNKNOWN":              0,
@@ -99,6 +103,7 @@ var (
 		"ERROR_KIND_EOF":                  12,
 		"ERROR_KIND_EXISTS":               13,
 		"ERROR_KIND_UNSUPPORTED":          14,
+		"ERROR_KIND_UNAVAILABLE":          15,
 	}
 )
 
@@ -3696,9 +3701,13 @@ func (x *LoadRangeRequest) GetMaxBytes() int64 {
 }
 
 type LoadRangeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
-	Msgs          []*Msg                 `protobuf:"bytes,2,rep,name=msgs,proto3" json:"msgs,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Error *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Msgs  []*Msg                 `protobuf:"bytes,2,rep,name=msgs,proto3" json:"msgs,omitempty"`
+	// more is set when the server stopped early to keep the response small
+	// (the request's own limits were not reached and matching messages
+	// remain): the client asks again from the last sequence plus one.
+	More          bool `protobuf:"varint,3,opt,name=more,proto3" json:"more,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3745,6 +3754,13 @@ func (x *LoadRangeResponse) GetMsgs() []*Msg {
 		return x.Msgs
 	}
 	return nil
+}
+
+func (x *LoadRangeResponse) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
 }
 
 type SeqFromTimeRequest struct {
@@ -6333,10 +6349,11 @@ const file_store_v1_store_proto_rawDesc = "" +
 	"\x03end\x18\x03 \x01(\x04R\x03end\x12\x18\n" +
 	"\afilters\x18\x04 \x03(\tR\afilters\x12\x19\n" +
 	"\bmax_msgs\x18\x05 \x01(\x03R\amaxMsgs\x12\x1b\n" +
-	"\tmax_bytes\x18\x06 \x01(\x03R\bmaxBytes\"k\n" +
+	"\tmax_bytes\x18\x06 \x01(\x03R\bmaxBytes\"\x7f\n" +
 	"\x11LoadRangeResponse\x12,\n" +
 	"\x05error\x18\x01 \x01(\v2\x16.hangar.store.v1.ErrorR\x05error\x12(\n" +
-	"\x04msgs\x18\x02 \x03(\v2\x14.hangar.store.v1.MsgR\x04msgs\"@\n" +
+	"\x04msgs\x18\x02 \x03(\v2\x14.hangar.store.v1.MsgR\x04msgs\x12\x12\n" +
+	"\x04more\x18\x03 \x01(\bR\x04more\"@\n" +
 	"\x12SeqFromTimeRequest\x12\x16\n" +
 	"\x06stream\x18\x01 \x01(\x04R\x06stream\x12\x12\n" +
 	"\x04time\x18\x02 \x01(\x03R\x04time\"U\n" +
@@ -6477,7 +6494,7 @@ const file_store_v1_store_proto_rawDesc = "" +
 	"\x14ConsumerCloseRequest\x12\x1a\n" +
 	"\bconsumer\x18\x01 \x01(\x04R\bconsumer\"E\n" +
 	"\x15ConsumerCloseResponse\x12,\n" +
-	"\x05error\x18\x01 \x01(\v2\x16.hangar.store.v1.ErrorR\x05error*\x9b\x03\n" +
+	"\x05error\x18\x01 \x01(\v2\x16.hangar.store.v1.ErrorR\x05error*\xb7\x03\n" +
 	"\tErrorKind\x12\x16\n" +
 	"\x12ERROR_KIND_UNKNOWN\x10\x00\x12\x18\n" +
 	"\x14ERROR_KIND_NOT_FOUND\x10\x01\x12\x16\n" +
@@ -6494,7 +6511,8 @@ const file_store_v1_store_proto_rawDesc = "" +
 	"\x1bERROR_KIND_TOO_MANY_RESULTS\x10\v\x12\x12\n" +
 	"\x0eERROR_KIND_EOF\x10\f\x12\x15\n" +
 	"\x11ERROR_KIND_EXISTS\x10\r\x12\x1a\n" +
-	"\x16ERROR_KIND_UNSUPPORTED\x10\x0e*=\n" +
+	"\x16ERROR_KIND_UNSUPPORTED\x10\x0e\x12\x1a\n" +
+	"\x16ERROR_KIND_UNAVAILABLE\x10\x0f*=\n" +
 	"\vStorageType\x12\x15\n" +
 	"\x11STORAGE_TYPE_FILE\x10\x00\x12\x17\n" +
 	"\x13STORAGE_TYPE_MEMORY\x10\x01*?\n" +
