@@ -2,7 +2,6 @@ package storagepebble
 
 import (
 	"bytes"
-	"errors"
 	"sort"
 	"strings"
 
@@ -113,21 +112,11 @@ func (fs *filterSet) ranges(id uint32) []keyRange {
 	return out
 }
 
-// errStop ends a forSubjects walk early without an error.
-var errStop = errors.New("stop")
-
 // forSubjects calls fn, once each, for every subject with messages that fs
 // matches, with its state: a point lookup per literal filter, else a walk of
-// the per-subject table limited to the filters' literal prefixes.
+// the per-subject table limited to the filters' literal prefixes. An error
+// from fn ends the walk and is returned.
 func forSubjects(r pebble.Reader, id uint32, fs *filterSet, fn func(subj string, st subjState) error) error {
-	err := walkSubjects(r, id, fs, fn)
-	if errors.Is(err, errStop) {
-		return nil
-	}
-	return err
-}
-
-func walkSubjects(r pebble.Reader, id uint32, fs *filterSet, fn func(subj string, st subjState) error) error {
 	if fs.literal {
 		for _, f := range fs.lits {
 			v, ok, err := get(r, perKey(nil, id, f))
