@@ -103,8 +103,10 @@ type Provider struct {
 	// snapshots being read, so Close does not close the DB under them.
 	inflight sync.WaitGroup
 	dirty    atomic.Bool // a write since the last interval sync
-	stop     chan struct{}
-	done     chan struct{}
+	// cacheUsed counts the subject-state cache entries of all streams.
+	cacheUsed atomic.Int64
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 // New opens (creating when needed) a Pebble store in cfg.Dir.
@@ -485,6 +487,20 @@ func (p *Provider) wait(b *pebble.Batch) error {
 	_ = b.Close()
 	p.inflight.Done()
 	return err
+}
+
+// reserveCacheSlot takes one entry of the provider's subject-state cache
+// budget, if any is left.
+func (p *Provider) reserveCacheSlot() bool {
+	for {
+		n := p.cacheUsed.Load()
+		if n >= providerCacheSize {
+			return false
+		}
+		if p.cacheUsed.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 // syncNow makes every completed write durable.

@@ -150,7 +150,7 @@ func (t *txn) removeAll() uint64 {
 	t.c = counters{first: last + 1, last: last, lastTime: lastTime}
 	t.firstStale = false
 	clear(t.subjs)
-	clear(t.s.subjCache) // a cache miss is always safe
+	t.s.clearCache() // a cache miss is always safe
 	t.settled = t.settled[:0]
 	t.removed += n
 	return n

@@ -334,3 +334,39 @@ func TestReadersSeeOwnCopies(t *testing.T) {
 		t.Fatalf("loaded message changed: %q %q", m.Header, m.Data)
 	}
 }
+
+// TestSubjectCacheBudget checks the writers' subject-state cache stays
+// within its per-stream and per-provider bounds and is returned on close.
+func TestSubjectCacheBudget(t *testing.T) {
+	p := memProvider(t, vfs.NewMem(), store.SyncPolicy{})
+	defer func() { _ = p.Close(ctx) }()
+	var streams []*stream
+	for i := range 20 {
+		s := mustOpen(t, p, store.StreamConfig{Name: fmt.Sprintf("S%d", i)})
+		batch := make([]store.NewMsg, 5000)
+		for j := range batch {
+			batch[j] = store.NewMsg{Subject: fmt.Sprintf("k.%d", j)}
+		}
+		_, err := s.StoreBatch(ctx, batch)
+		must(t, err)
+		if len(s.subjCache) > subjCacheSize {
+			t.Fatalf("stream cache holds %d entries", len(s.subjCache))
+		}
+		streams = append(streams, s)
+	}
+	if n := p.cacheUsed.Load(); n > providerCacheSize {
+		t.Fatalf("provider cache holds %d entries", n)
+	}
+	_, err := streams[0].Purge(ctx, store.PurgeRequest{})
+	must(t, err)
+	for _, s := range streams[1:] {
+		must(t, s.Close(ctx))
+	}
+	var held int
+	for _, s := range streams {
+		held += len(s.subjCache)
+	}
+	if n := p.cacheUsed.Load(); n != int64(held) || n != 0 {
+		t.Fatalf("provider counts %d cache entries, streams hold %d", n, held)
+	}
+}

@@ -29,31 +29,50 @@ type stream struct {
 	c          counters
 	nConsumers int
 	consumers  map[string]*consumer
-	// subjCache holds committed per-subject states writers used lately, up
-	// to subjCacheSize, so appends to hot subjects skip a Pebble lookup.
+	// subjCache holds committed per-subject states writers used lately, so
+	// appends to hot subjects skip a Pebble lookup. Its size is bounded per
+	// stream and, through Provider.cacheUsed, per provider.
 	subjCache map[string]subjState
 }
 
-// subjCacheSize bounds a stream's subject-state cache (about 100 bytes an
-// entry), keeping memory independent of the number of subjects.
-const subjCacheSize = 4096
+// Subject-state cache bounds: entries are about 150 bytes, so a provider
+// holds at most about 10 MiB of them however many streams and subjects.
+const (
+	subjCacheSize     = 4096
+	providerCacheSize = 65536
+)
 
-// cacheSubjects records committed subject states, evicting arbitrary
-// entries when full.
+// cacheSubjects records committed subject states. A new entry takes a slot
+// of the provider's budget, or else replaces an arbitrary entry of the
+// stream's own.
 func (s *stream) cacheSubjects(settled []settledSubj) {
 	for _, x := range settled {
-		if x.st.n == 0 {
-			delete(s.subjCache, x.subj)
+		_, cached := s.subjCache[x.subj]
+		switch {
+		case x.st.n == 0:
+			if cached {
+				delete(s.subjCache, x.subj)
+				s.p.cacheUsed.Add(-1)
+			}
 			continue
-		}
-		if _, ok := s.subjCache[x.subj]; !ok && len(s.subjCache) >= subjCacheSize {
+		case cached:
+		case len(s.subjCache) < subjCacheSize && s.p.reserveCacheSlot():
+		case len(s.subjCache) > 0:
 			for k := range s.subjCache {
 				delete(s.subjCache, k)
 				break
 			}
+		default:
+			continue
 		}
 		s.subjCache[x.subj] = x.st
 	}
+}
+
+// clearCache empties the stream's cache and returns its budget.
+func (s *stream) clearCache() {
+	s.p.cacheUsed.Add(-int64(len(s.subjCache)))
+	clear(s.subjCache)
 }
 
 func newStream(p *Provider, id uint32, cfg store.StreamConfig) *stream {
@@ -174,6 +193,7 @@ func (s *stream) shut() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	s.clearCache()
 	for _, c := range s.consumers {
 		c.shut()
 	}
