@@ -103,6 +103,22 @@ func (s *Stream) sendSnapshot(deliver string, noConsumers bool, chunk, window in
 		pr.CloseWithError(errors.New(status))
 		s.acc.Publish(deliver, "", statusHdr(status), nil)
 	}
+	// Clients subscribe to the deliver subject only after they have the
+	// snapshot reply, and it usually lies under their request inbox, whose
+	// wildcard subscription would swallow early chunks. Wait a moment for
+	// a subscription on the subject itself; failing that, any interest.
+	for deadline := time.Now().Add(2 * time.Second); !s.exactInterest(deliver); {
+		if time.Now().After(deadline) {
+			if s.acc.HasInterest(deliver) {
+				break
+			}
+			fail("408 No Interest")
+			return
+		}
+		if !sleepCtx(ctx, 2*time.Millisecond) {
+			return
+		}
+	}
 	buf := make([]byte, chunk)
 	total := 0
 	for idx := 0; ; idx++ {
@@ -144,6 +160,25 @@ func (s *Stream) sendSnapshot(deliver string, noConsumers bool, chunk, window in
 }
 
 func timePtr(t time.Time) *time.Time { return &t }
+
+// exactInterest reports whether someone subscribes to subj itself, not
+// only through a wildcard.
+func (s *Stream) exactInterest(subj string) bool {
+	r := s.acc.Sublist().Match(subj)
+	for _, sub := range r.Psubs {
+		if sub.Subject() == subj {
+			return true
+		}
+	}
+	for _, q := range r.Qsubs {
+		for _, sub := range q {
+			if sub.Subject() == subj {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // waitCond waits on c for at most d. Held: c.L.
 func waitCond(c *sync.Cond, d time.Duration) {
