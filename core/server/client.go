@@ -40,9 +40,14 @@ type Subscription struct {
 	queue   string
 	sid     string
 	icb     MsgHandler
-	// nm and max are guarded by client.mu.
+	// imp forwards matching messages across accounts (imports and the
+	// response path of service imports).
+	imp importer
+	// nm, max and dchk are guarded by client.mu. dchk says deliveries must
+	// be checked against the subscriber's deny list.
 	nm     int64
 	max    int64
+	dchk   bool
 	closed atomic.Bool
 }
 
@@ -138,7 +143,6 @@ type Client struct {
 	user       string
 	authDone   bool
 	nonce      []byte
-	perms      *clientPerms
 	replies    map[string]*respPerm
 	pingTimer  *time.Timer
 	authTimer  *time.Timer
@@ -157,6 +161,13 @@ type Client struct {
 	cacheGen   uint64
 	cacheAcc   *Account
 	trace      bool
+	// pubCache memoizes publish permission checks for pubCachePerms.
+	pubCache      map[string]bool
+	pubCachePerms *clientPerms
+
+	// perms are the client's permissions (nil: unrestricted); a reload
+	// swaps them.
+	perms atomic.Pointer[clientPerms]
 
 	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
 }
@@ -203,6 +214,8 @@ type ClientInfo struct {
 	Version string        `json:"ver,omitempty"`
 	RTT     time.Duration `json:"rtt,omitempty"`
 	Server  string        `json:"server,omitempty"`
+	Stop    *time.Time    `json:"stop,omitempty"`
+	NameTag string        `json:"name_tag,omitempty"`
 	Kind    string        `json:"kind,omitempty"`
 	Type    string        `json:"client_type,omitempty"`
 }
@@ -465,6 +478,7 @@ func (c *Client) closeConnection(reason ClosedState) {
 	}
 	c.signalFlush()
 	c.srv.removeClient(c)
+	c.srv.sendDisconnectEvent(c)
 }
 
 // deliveryCtx collects the clients a producer wrote to so that each is
@@ -473,6 +487,8 @@ type deliveryCtx struct {
 	pcd   map[*Client]struct{}
 	last  *Client
 	stall chan struct{}
+	// depth counts the imports a message has crossed, to stop cycles.
+	depth int
 }
 
 func (dc *deliveryCtx) add(c *Client) {
@@ -555,12 +571,22 @@ func (dc *deliveryCtx) deliver(pc *Client, sub *Subscription, subj, reply, hdr, 
 		sub.icb(sub, pc, string(subj), string(reply), hdr, data)
 		return true
 	}
+	if sub.imp != nil {
+		if sub.closed.Load() {
+			return false
+		}
+		return sub.imp.forward(dc, pc, subj, reply, hdr, data)
+	}
 	t := sub.client
 	if t == pc && !pc.echo {
 		return false
 	}
 	t.mu.Lock()
 	if t.closed || sub.closed.Load() {
+		t.mu.Unlock()
+		return false
+	}
+	if sub.dchk && t.perms.Load().deliveryDenied(subj) {
 		t.mu.Unlock()
 		return false
 	}
@@ -603,8 +629,10 @@ func (dc *deliveryCtx) deliver(pc *Client, sub *Subscription, subj, reply, hdr, 
 	o = append(o, '\r', '\n')
 	t.pending += int64(len(o) - start)
 	t.out = o
-	if len(reply) > 0 && t.perms != nil && t.perms.resp != nil {
-		t.noteReplyLocked(reply)
+	if len(reply) > 0 {
+		if tp := t.perms.Load(); tp != nil && tp.resp != nil {
+			t.noteReplyLocked(tp.resp, reply)
+		}
 	}
 	slow := t.pending > t.srv.opts.MaxPending
 	if t.pending > t.srv.stallThreshold && dc.stall == nil {
@@ -734,14 +762,17 @@ func (c *Client) processConnect(arg []byte) error {
 	acc, user, perms, err := s.authenticate(c, &o)
 	if err != nil {
 		s.Errorf("%s - authentication error - %v", c, err)
+		c.mu.Lock()
+		c.user = o.Username
+		c.mu.Unlock()
 		c.sendErr("Authorization Violation")
 		c.closeConnection(AuthenticationViolation)
 		return errClosed
 	}
+	c.perms.Store(perms)
 	c.mu.Lock()
 	c.authDone = true
 	c.user = user
-	c.perms = perms
 	if c.authTimer != nil {
 		c.authTimer.Stop()
 		c.authTimer = nil
@@ -750,6 +781,7 @@ func (c *Client) processConnect(arg []byte) error {
 	c.acc.Store(acc)
 	acc.addClient(c)
 	c.sendOK()
+	s.sendConnectEvent(c)
 	return nil
 }
 
@@ -795,6 +827,7 @@ func (c *Client) processSub(args [][]byte) error {
 		return nil
 	}
 	sub := &Subscription{client: c, subject: ss, queue: string(queue), sid: string(sid)}
+	sub.dchk = c.perms.Load().needsDeliveryCheck(ss)
 	c.subs[sub.sid] = sub
 	c.mu.Unlock()
 	acc.sl.Insert(sub.subject, sub.queue, sub)
@@ -859,7 +892,7 @@ func (c *Client) processMsg(subj, reply []byte, hdrLen int, msg []byte) {
 		c.sendErr("Invalid Publish Subject")
 		return
 	}
-	if c.perms != nil && !c.canPublish(subj) {
+	if p := c.perms.Load(); p != nil && !c.canPublish(p, subj) {
 		c.sendErr(fmt.Sprintf("Permissions Violation for Publish to %q", subj))
 		s.Warnf("%s - Publish Violation - User %q, Subject %q", c, c.User(), subj)
 		return
@@ -873,6 +906,11 @@ func (c *Client) processMsg(subj, reply []byte, hdrLen int, msg []byte) {
 	if subject.HasWildcard(string(subj)) {
 		// Wildcards cannot be published to; the reference drops these.
 		return
+	}
+	if m := acc.mappings.Load(); m != nil {
+		if ms, ok := m.apply(string(subj)); ok {
+			subj = []byte(ms)
+		}
 	}
 	r := c.match(acc, subj)
 	n := c.dc.route(c, acc, r, subj, reply, hdr, data)

@@ -245,7 +245,7 @@ func (s *Server) Varz() *Varz {
 		AuthRequired: s.authRequired(), TLSRequired: s.info.TLSRequired, TLSVerify: s.info.TLSVerify,
 		MaxConn: o.MaxConn, MaxSubs: o.MaxSubs, PingInterval: o.PingInterval, MaxPingsOut: o.MaxPingsOut,
 		HTTPHost: o.HTTPHost, HTTPPort: o.HTTPPort, HTTPBasePath: o.HTTPBasePath,
-		AuthTimeout: o.AuthTimeout.Seconds(), MaxControlLine: o.MaxControlLine,
+		AuthTimeout: s.auth.Load().timeout.Seconds(), MaxControlLine: o.MaxControlLine,
 		MaxPayload: int(o.MaxPayload), MaxPending: o.MaxPending,
 		Cluster: map[string]any{}, Gateway: map[string]any{}, LeafNode: map[string]any{},
 		MQTT: map[string]any{}, Websocket: map[string]any{},
@@ -453,16 +453,16 @@ type Connz struct {
 
 // ConnzOptions are the /connz query parameters.
 type ConnzOptions struct {
-	Sort       string
-	Subs       bool
-	SubsDetail bool
-	Offset     int
-	Limit      int
-	CID        uint64
-	State      string
-	User       string
-	Account    string
-	Auth       bool
+	Sort       string `json:"sort"`
+	Subs       bool   `json:"subscriptions"`
+	SubsDetail bool   `json:"subscriptions_detail"`
+	Offset     int    `json:"offset"`
+	Limit      int    `json:"limit"`
+	CID        uint64 `json:"cid"`
+	State      string `json:"state"`
+	User       string `json:"user"`
+	Account    string `json:"acc"`
+	Auth       bool   `json:"auth"`
 }
 
 const defaultConnzLimit = 1024
@@ -621,20 +621,39 @@ type Subsz struct {
 	Subs         []SubDetail `json:"subscriptions_list,omitempty"`
 }
 
+// SubszOptions are the /subsz query parameters (and the JSON body of the
+// $SYS SUBSZ requests).
+type SubszOptions struct {
+	Offset  int    `json:"offset"`
+	Limit   int    `json:"limit"`
+	Subs    bool   `json:"subscriptions"`
+	Account string `json:"account"`
+	Test    string `json:"test"`
+}
+
 func (s *Server) handleSubsz(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	subs := q.Get("subs") == "1" || q.Get("subs") == "true" || q.Get("subs") == "detail"
-	offset, err1 := intParam(q.Get("offset"))
-	limit, err2 := intParam(q.Get("limit"))
+	o := SubszOptions{Subs: q.Get("subs") == "1" || q.Get("subs") == "true" || q.Get("subs") == "detail",
+		Test: q.Get("test"), Account: q.Get("acc")}
+	var err1, err2 error
+	o.Offset, err1 = intParam(q.Get("offset"))
+	o.Limit, err2 = intParam(q.Get("limit"))
 	if err1 != nil || err2 != nil {
 		http.Error(w, "invalid paging", http.StatusBadRequest)
 		return
 	}
+	writeJSON(w, r, s.Subsz(&o))
+}
+
+// Subsz returns the /subsz document.
+func (s *Server) Subsz(o *SubszOptions) *Subsz {
+	if o == nil {
+		o = &SubszOptions{}
+	}
+	subs, offset, limit, test, accName := o.Subs, o.Offset, o.Limit, o.Test, o.Account
 	if limit == 0 {
 		limit = defaultConnzLimit
 	}
-	test := q.Get("test")
-	accName := q.Get("acc")
 	sz := &Subsz{ID: s.id, Now: time.Now().UTC(), Offset: offset, Limit: limit}
 	var details []SubDetail
 	for _, a := range s.Accounts() {
@@ -680,7 +699,7 @@ func (s *Server) handleSubsz(w http.ResponseWriter, r *http.Request) {
 	} else {
 		sz.Total = int(sz.NumSubs)
 	}
-	writeJSON(w, r, sz)
+	return sz
 }
 
 // Accountz is the /accountz document.
@@ -704,40 +723,103 @@ type AccountInfo struct {
 	ClientCnt   int            `json:"client_connections"`
 	SubCnt      uint32         `json:"subscriptions"`
 	Mappings    map[string]any `json:"mappings,omitempty"`
-	Exports     []any          `json:"exports,omitempty"`
-	Imports     []any          `json:"imports,omitempty"`
+	Exports     []ExportInfo   `json:"exports,omitempty"`
+	Imports     []ImportInfo   `json:"imports,omitempty"`
+}
+
+// ExportInfo describes one export in account details.
+type ExportInfo struct {
+	Subject      string   `json:"subject"`
+	Type         string   `json:"type"`
+	Accounts     []string `json:"accounts,omitempty"`
+	ResponseType string   `json:"response_type,omitempty"`
+}
+
+// ImportInfo describes one import in account details.
+type ImportInfo struct {
+	Subject      string `json:"subject"`
+	Account      string `json:"account"`
+	To           string `json:"to,omitempty"`
+	LocalSubject string `json:"local_subject"`
+	Type         string `json:"type"`
+	Invalid      bool   `json:"invalid"`
+	Share        bool   `json:"share"`
+	Tracking     bool   `json:"tracking"`
 }
 
 func (s *Server) handleAccountz(w http.ResponseWriter, r *http.Request) {
+	az, err := s.Accountz(r.URL.Query().Get("acc"))
+	if err != nil {
+		writeJSON(w, r, map[string]any{"error": err.Error()})
+		return
+	}
+	writeJSON(w, r, az)
+}
+
+// Accountz returns the /accountz document: every account's name, or the
+// detail of one.
+func (s *Server) Accountz(name string) (*Accountz, error) {
 	az := &Accountz{ID: s.id, Now: time.Now().UTC()}
 	if sa := s.SystemAccount(); sa != nil {
 		az.SystemAccount = sa.Name
 	}
-	if name := r.URL.Query().Get("acc"); name != "" {
+	if name != "" {
 		a, ok := s.LookupAccount(name)
 		if !ok {
-			writeJSON(w, r, map[string]any{"error": fmt.Sprintf("Account %s does not exist", name)})
-			return
+			return nil, fmt.Errorf("Account %s does not exist", name)
 		}
 		az.Account = s.accountInfo(a)
-		writeJSON(w, r, az)
-		return
+		return az, nil
 	}
 	for _, a := range s.Accounts() {
 		az.Accounts = append(az.Accounts, a.Name)
 	}
 	sort.Strings(az.Accounts)
-	writeJSON(w, r, az)
+	return az, nil
 }
 
 func (s *Server) accountInfo(a *Account) *AccountInfo {
 	ai := &AccountInfo{
 		AccountName: a.Name, LastUpdate: a.created, Complete: true,
-		JetStream: a.JetStreamLimits() != nil || (a == s.gacc && s.opts.JetStream),
+		JetStream: a.JetStreamLimits() != nil,
 		ClientCnt: a.NumConnections(), SubCnt: uint32(a.sl.Count()),
 	}
 	if sa := s.SystemAccount(); sa == a {
 		ai.IsSystem = true
+	}
+	a.mu.RLock()
+	for _, e := range a.exports {
+		ei := ExportInfo{Subject: e.subject, Type: "stream"}
+		if e.service {
+			ei.Type, ei.ResponseType = "service", e.respType
+		}
+		for n := range e.accounts {
+			ei.Accounts = append(ei.Accounts, n)
+		}
+		sort.Strings(ei.Accounts)
+		ai.Exports = append(ai.Exports, ei)
+	}
+	for _, im := range a.imports {
+		ii := ImportInfo{Subject: im.cfg.Subject, Account: im.cfg.Account, LocalSubject: im.cfg.To, Type: "stream", Share: im.system}
+		if ii.LocalSubject == "" {
+			ii.LocalSubject = ii.Subject
+		}
+		if im.cfg.Service {
+			ii.Type = "service"
+			ii.To = im.cfg.To
+		}
+		ai.Imports = append(ai.Imports, ii)
+	}
+	a.mu.RUnlock()
+	if m := a.mappings.Load(); m != nil {
+		ai.Mappings = map[string]any{}
+		for _, mp := range m.all() {
+			var dests []string
+			for _, d := range mp.dests {
+				dests = append(dests, d.dst)
+			}
+			ai.Mappings[mp.src] = dests
+		}
 	}
 	return ai
 }
@@ -751,6 +833,15 @@ type HealthStatus struct {
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	hs := s.Healthz(r)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(hs.StatusCode)
+	b, _ := json.MarshalIndent(hs, "", "  ")
+	w.Write(b)
+}
+
+// Healthz runs the health checks; r carries their query parameters.
+func (s *Server) Healthz(r *http.Request) *HealthStatus {
 	hs := &HealthStatus{Status: "ok", StatusCode: http.StatusOK}
 	if !s.Running() {
 		hs.Status, hs.StatusCode, hs.Error = "unavailable", http.StatusServiceUnavailable, "server is not running"
@@ -771,10 +862,7 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(hs.StatusCode)
-	b, _ := json.MarshalIndent(hs, "", "  ")
-	w.Write(b)
+	return hs
 }
 
 func matchLiteral(literal, filter string) bool { return subject.Match(literal, filter) }

@@ -49,8 +49,6 @@ type Server struct {
 	accounts   map[string]*Account
 	gacc       *Account
 	sysAcc     *Account
-	users      map[string]*User
-	nkeys      map[string]*NkeyUser
 	closed     *closedRing
 	running    bool
 	shutdown   bool
@@ -58,6 +56,16 @@ type Server struct {
 	totalConns uint64
 	extensions []Extension
 	reload     func() (*Options, error)
+	// cfgOpts are the options as configured (defaults applied, before
+	// Start resolves random ports): what a reload is compared with.
+	cfgOpts *Options
+
+	// reloadMu serializes reloads (SIGHUP and Reload may race). It is
+	// taken before Server.mu.
+	reloadMu sync.Mutex
+	// auth is what CONNECT is checked against; reload swaps it.
+	auth atomic.Pointer[authState]
+	sys  sysState
 
 	cid           atomic.Uint64
 	grWG          sync.WaitGroup
@@ -143,9 +151,12 @@ func New(opts *Options) (*Server, error) {
 	}
 	s.gacc = newAccount(s, GlobalAccountName)
 	s.accounts[GlobalAccountName] = s.gacc
-	if err := s.configureAuth(o); err != nil {
-		return nil, err
+	st, err := s.applyAccounts(o)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
+	s.auth.Store(st)
+	s.cfgOpts = o.Clone()
 	s.info = serverInfo{
 		ID: s.id, Name: s.name, Version: ProtocolVersion, Proto: 1, GitCommit: GitCommit,
 		GoVersion: runtime.Version(), Host: o.Host, Port: o.Port, Headers: !o.NoHeaderSupport,
@@ -156,6 +167,7 @@ func New(opts *Options) (*Server, error) {
 	if o.TLSConfig == nil {
 		s.info.TLSRequired = false
 	}
+	s.startSysHandlers()
 	return s, nil
 }
 
@@ -434,7 +446,7 @@ func (s *Server) createClient(conn net.Conn) {
 	c.mu.Lock()
 	c.pingTimer = time.AfterFunc(o.PingInterval, c.pingTimerFired)
 	if authReq {
-		c.authTimer = time.AfterFunc(o.AuthTimeout, c.authTimeout)
+		c.authTimer = time.AfterFunc(s.auth.Load().timeout, c.authTimeout)
 	}
 	c.mu.Unlock()
 
