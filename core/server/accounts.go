@@ -7,6 +7,35 @@ import (
 	"github.com/hangar-mq/hangar/core/subject"
 )
 
+// ValidateImport checks one import of account importer against the
+// accounts and exports in o: the exporting account must exist and export
+// the subject to the importer. Configuration loaders call it to report the
+// error at the import's position in the file.
+func ValidateImport(o *Options, importer string, ic *ImportConfig) error {
+	names := accountNames(o)
+	return checkImport(importer, ic, names, func(n string) []*ExportConfig {
+		if ac := names[n]; ac != nil {
+			return ac.Exports
+		}
+		return nil
+	})
+}
+
+func accountNames(o *Options) map[string]*AccountConfig {
+	names := map[string]*AccountConfig{GlobalAccountName: nil}
+	if o.SystemAccount != "" {
+		names[o.SystemAccount] = nil
+	} else if !o.NoSystemAccount {
+		names[SystemAccountName] = nil
+	}
+	for _, ac := range o.Accounts {
+		if names[ac.Name] == nil {
+			names[ac.Name] = ac
+		}
+	}
+	return names
+}
+
 // validateAccounts checks the account section of o without touching the
 // server, so that a bad reload leaves everything as it was.
 func validateAccounts(o *Options) error {
