@@ -80,7 +80,8 @@ func syntaxError(file string, err error) *Error {
 }
 
 func fromMap(m map[string]any, file string) (*server.Options, error) {
-	l := &loader{file: file, o: &server.Options{}}
+	// Timestamps are on unless the file says otherwise, as in the reference.
+	l := &loader{file: file, o: &server.Options{Logtime: true}}
 	l.top(m)
 	l.validate()
 	if len(l.errs) > 0 {

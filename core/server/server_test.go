@@ -3,6 +3,8 @@ package server
 import (
 	"bufio"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -281,5 +283,26 @@ func TestParserEverySplit(t *testing.T) {
 			}
 		}
 		pub.Close()
+	}
+}
+
+func TestLogRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/hangar.log"
+	l, err := NewFileLogger(path, false, false, false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.SetSizeLimit(200)
+	for i := 0; i < 20; i++ {
+		l.Noticef("line %d of the log, long enough to fill it", i)
+	}
+	files, _ := filepath.Glob(path + "*")
+	if len(files) < 3 {
+		t.Fatalf("expected rotated files, got %v", files)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() > 200 {
+		t.Fatalf("current log %v %v", st, err)
 	}
 }
