@@ -453,23 +453,47 @@ type Connz struct {
 
 // ConnzOptions are the /connz query parameters.
 type ConnzOptions struct {
-	Sort       string `json:"sort"`
-	Subs       bool   `json:"subscriptions"`
-	SubsDetail bool   `json:"subscriptions_detail"`
-	Offset     int    `json:"offset"`
-	Limit      int    `json:"limit"`
-	CID        uint64 `json:"cid"`
-	State      string `json:"state"`
-	User       string `json:"user"`
-	Account    string `json:"acc"`
-	Auth       bool   `json:"auth"`
+	Sort       string    `json:"sort"`
+	Subs       bool      `json:"subscriptions"`
+	SubsDetail bool      `json:"subscriptions_detail"`
+	Offset     int       `json:"offset"`
+	Limit      int       `json:"limit"`
+	CID        uint64    `json:"cid"`
+	State      ConnState `json:"state"`
+	User       string    `json:"user"`
+	Account    string    `json:"acc"`
+	Auth       bool      `json:"auth"`
+}
+
+// ConnState selects open, closed or any connections in connz. In JSON
+// (the $SYS CONNZ requests) it is also accepted as the reference's
+// number: 0 open, 1 closed, 2 any.
+type ConnState string
+
+// UnmarshalJSON accepts a state name or number.
+func (cs *ConnState) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "0":
+		*cs = "open"
+	case "1":
+		*cs = "closed"
+	case "2":
+		*cs = "any"
+	default:
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*cs = ConnState(s)
+	}
+	return nil
 }
 
 const defaultConnzLimit = 1024
 
 func (s *Server) handleConnz(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	o := ConnzOptions{Sort: q.Get("sort"), State: q.Get("state"), User: q.Get("user"), Account: q.Get("acc")}
+	o := ConnzOptions{Sort: q.Get("sort"), State: ConnState(q.Get("state")), User: q.Get("user"), Account: q.Get("acc")}
 	switch q.Get("subs") {
 	case "1", "true":
 		o.Subs = true
@@ -541,7 +565,7 @@ func (s *Server) Connz(o *ConnzOptions) (*Connz, error) {
 	if !ok {
 		return nil, fmt.Errorf("invalid sorting option: %s", o.Sort)
 	}
-	state := o.State
+	state := string(o.State)
 	if state == "" {
 		state = "open"
 	}

@@ -440,6 +440,7 @@ func (s *Server) createClient(conn net.Conn) {
 		}
 	} else {
 		c.out = appendInfo(c.out, &info)
+		c.pending = int64(len(c.out))
 	}
 	s.Debugf("%s - Client connection created", c)
 
@@ -638,6 +639,7 @@ func (s *Server) tlsUpgrade(c *Client, info serverInfo) ([]byte, error) {
 	c.tlsState = tls.VersionName(st.Version)
 	if o.TLSHandshakeFirst {
 		c.out = appendInfo(c.out, &info)
+		c.pending = int64(len(c.out))
 	}
 	return nil, nil
 }
