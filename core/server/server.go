@@ -432,15 +432,20 @@ func (s *Server) createClient(conn net.Conn) {
 		var err error
 		if pre, err = s.tlsUpgrade(c, info); err != nil {
 			s.Errorf("%s - TLS handshake error: %v", c, err)
+			// Shutdown may be closing the listed client concurrently.
+			c.mu.Lock()
 			c.closed = true
 			c.reason = TLSHandshakeError
+			c.mu.Unlock()
 			conn.Close()
 			s.removeClient(c)
 			return
 		}
 	} else {
+		c.mu.Lock()
 		c.out = appendInfo(c.out, &info)
 		c.pending = int64(len(c.out))
+		c.mu.Unlock()
 	}
 	s.Debugf("%s - Client connection created", c)
 
@@ -638,8 +643,10 @@ func (s *Server) tlsUpgrade(c *Client, info serverInfo) ([]byte, error) {
 	st := tc.ConnectionState()
 	c.tlsState = tls.VersionName(st.Version)
 	if o.TLSHandshakeFirst {
+		c.mu.Lock()
 		c.out = appendInfo(c.out, &info)
 		c.pending = int64(len(c.out))
+		c.mu.Unlock()
 	}
 	return nil, nil
 }
