@@ -150,7 +150,6 @@ func (f *cliFlags) anySet(names ...string) bool {
 	return false
 }
 
-
 func runServer(args []string) int {
 	f, err := parseFlags(args)
 	if errors.Is(err, flag.ErrHelp) {
