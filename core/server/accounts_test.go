@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func acct(name string, users ...string) *AccountConfig {
@@ -276,5 +277,26 @@ func TestJetStreamAccountRule(t *testing.T) {
 	s, _ = New(&Options{Accounts: []*AccountConfig{c}})
 	if ca, _ := s.LookupAccount("C"); ca.JetStreamLimits() != nil {
 		t.Fatal("JetStream is off for the server")
+	}
+}
+
+func TestServiceResponseThreshold(t *testing.T) {
+	a, b := acct("A", "a"), acct("B", "b")
+	a.Exports = []*ExportConfig{{Subject: "slow", Service: true, ResponseThreshold: 50 * time.Millisecond}}
+	b.Imports = []*ImportConfig{{Account: "A", Subject: "slow", Service: true}}
+	s := runServer(t, &Options{Accounts: []*AccountConfig{a, b}})
+	ca := login(t, s, userPass("a", "a"))
+	cb := login(t, s, userPass("b", "b"))
+	ca.send("SUB slow 1\r\nPING\r\n")
+	ca.expect("PONG")
+	cb.send("SUB _INBOX.b 9\r\nPUB slow _INBOX.b 1\r\nx\r\nPING\r\n")
+	cb.expect("PONG")
+	reply := strings.Fields(ca.line())[3]
+	ca.drain()
+	time.Sleep(100 * time.Millisecond)
+	ca.send("PUB " + reply + " 4\r\nlate\r\nPING\r\n")
+	ca.expect("PONG")
+	if got := cb.drain(); len(got) != 0 {
+		t.Fatalf("a response after the threshold was delivered: %q", got)
 	}
 }

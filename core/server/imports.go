@@ -234,9 +234,12 @@ func (rt *respTable) forward(dc *deliveryCtx, pc *Client, subj, reply, hdr, data
 	}
 	rt.mu.Lock()
 	e := rt.m[string(subj)]
-	if e != nil && (e.single || time.Now().After(e.expires)) {
-		delete(rt.m, string(subj))
-		if !e.single {
+	if e != nil {
+		expired := time.Now().After(e.expires)
+		if e.single || expired {
+			delete(rt.m, string(subj))
+		}
+		if expired {
 			e = nil
 		}
 	}
