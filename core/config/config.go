@@ -22,6 +22,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error formats the problem as file:line:col: message.
 func (e *Error) Error() string {
 	switch {
 	case e.Line == 0:
@@ -35,6 +36,7 @@ func (e *Error) Error() string {
 // Errors is every problem found in a file, in file order.
 type Errors []*Error
 
+// Error lists every problem, one per line.
 func (es Errors) Error() string {
 	msgs := make([]string, len(es))
 	for i, e := range es {
