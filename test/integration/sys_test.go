@@ -92,7 +92,8 @@ func observeSys(t *testing.T, url string) *sysObservation {
 	if !errors.Is(err, nats.ErrAuthorization) {
 		t.Fatalf("bad login: %v %v", bad, err)
 	}
-	for ob.FailReason == nil {
+	// Closes are noticed asynchronously: wait for all three events.
+	for ob.FailReason == nil || ob.Disconnect == nil || ob.ConnectKeys == nil {
 		msg, err := events.NextMsg(2 * time.Second)
 		if err != nil {
 			t.Fatalf("events: %v", err)
