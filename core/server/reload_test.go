@@ -1,8 +1,12 @@
 package server
 
 import (
+	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/nats-io/nkeys"
 )
 
 func reloadOpts(p1 string, p2 *Permissions) *Options {
@@ -130,4 +134,36 @@ func TestReloadWithoutReloader(t *testing.T) {
 	if err := s.Reload(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestReloadNkeys(t *testing.T) {
+	kp1, _ := nkeys.CreateUser()
+	kp2, _ := nkeys.CreateUser()
+	pub1, _ := kp1.PublicKey()
+	pub2, _ := kp2.PublicKey()
+	opts := func(keys ...string) *Options {
+		o := &Options{Host: "127.0.0.1", Port: -1}
+		for _, k := range keys {
+			o.Nkeys = append(o.Nkeys, &NkeyUser{Nkey: k})
+		}
+		return o
+	}
+	s := runServer(t, opts(pub1, pub2))
+	nkeyLogin := func(kp nkeys.KeyPair) *rawConn {
+		rc, info := dialInfo(t, s)
+		pub, _ := kp.PublicKey()
+		sig, _ := kp.Sign([]byte(info.Nonce))
+		rc.send(fmt.Sprintf(`CONNECT {"verbose":false,"nkey":%q,"sig":%q}`+"\r\nPING\r\n", pub, base64.RawURLEncoding.EncodeToString(sig)))
+		rc.expect("PONG")
+		return rc
+	}
+	c1, c2 := nkeyLogin(kp1), nkeyLogin(kp2)
+	if err := s.ApplyReload(opts(pub2)); err != nil {
+		t.Fatal(err)
+	}
+	// The removed key's connection goes; the kept one is verified again
+	// against the nonce it signed, and stays.
+	c1.expect("-ERR 'Authorization Violation'")
+	c2.send("PING\r\n")
+	c2.expect("PONG")
 }
