@@ -395,6 +395,14 @@ func (l *loader) mappings(m map[string]any) []*server.MappingConfig {
 			l.wrongType(e.key, e.v, "a subject or a list of weighted destinations")
 			continue
 		}
+		for _, d := range mc.Destinations {
+			if d.Subject == "" {
+				continue
+			}
+			if err := server.ValidateMapping(mc.Source, d.Subject); err != nil {
+				l.errf(e.v, "mapping %q: %v", e.key, err)
+			}
+		}
 		out = append(out, mc)
 	}
 	return out

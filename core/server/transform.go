@@ -78,6 +78,13 @@ func newTransform(src, dst string) (*transform, error) {
 	return t, nil
 }
 
+// ValidateMapping checks that dst is a destination src can map to, for
+// configuration loaders to report with the setting's position.
+func ValidateMapping(src, dst string) error {
+	_, err := newTransform(src, dst)
+	return err
+}
+
 // parseDestToken splits one destination token into literal text, $N and
 // {{wildcard(N)}} references.
 func parseDestToken(tok string, nwc int) ([]piece, error) {
