@@ -14,8 +14,9 @@ replace (
 )
 
 require (
-	github.com/klauspost/compress v1.20.3
-	github.com/nats-io/nkeys v0.4.16
+	github.com/klauspost/compress v1.20.4
+	github.com/nats-io/nats-server/v2 v2.15.3
+	github.com/nats-io/nkeys v0.4.17
 	github.com/prometheus/client_golang v1.25.0
 	golang.org/x/crypto v0.58.0
 	pgregory.net/rapid v1.3.0
@@ -28,6 +29,6 @@ require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )

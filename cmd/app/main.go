@@ -13,6 +13,8 @@ func Main(args []string) int {
 		switch args[0] {
 		case "run":
 			return runServer(args[1:])
+		case "check":
+			return checkConfig(args[1:], os.Stdout, os.Stderr)
 		case "version", "--version", "-v", "-version":
 			fmt.Printf("hangar %s (NATS protocol %s)\n", server.Version, server.ProtocolVersion)
 			return 0

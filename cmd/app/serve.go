@@ -14,6 +14,7 @@ import (
 )
 
 const helpText = `Usage: hangar [run] [options]
+       hangar check -c <file> [options]
        hangar version
 
 Hangar speaks the NATS client protocol and the JetStream API. With no
@@ -52,6 +53,11 @@ Common options:
     -h, --help                   Show this message
     -v, --version                Show version
 
+With -c, options given on the command line override the file's values.
+"hangar check" loads the configuration as "run" would, prints the
+effective configuration (secrets redacted) and exits non-zero on error.
+SIGHUP reloads the file: users, permissions, accounts and log levels.
+
 Examples:
     hangar                               # 4222, JetStream under ./data, monitoring on 8222
     hangar run -p 4333 -m 8333 -sd /var/lib/hangar
@@ -66,7 +72,6 @@ func usage(w io.Writer) { fmt.Fprint(w, helpText) }
 type cliFlags struct {
 	o      server.Options
 	config string
-	pid    string
 	dv     bool
 	set    map[string]bool
 }
@@ -100,7 +105,7 @@ func parseFlags(args []string) (*cliFlags, error) {
 	num(&o.ProfPort, "profile")
 	str(&o.HTTPHost, "http_host")
 	str(&f.config, "c", "config")
-	str(&f.pid, "P", "pid")
+	str(&o.PidFile, "P", "pid")
 	str(&o.ClientAdvertise, "client_advertise")
 	boolean(&o.JetStream, "js", "jetstream")
 	str(&o.StoreDir, "sd", "store_dir")
@@ -148,15 +153,6 @@ func (f *cliFlags) anySet(names ...string) bool {
 	return false
 }
 
-// options merges the config file (if any) with the flags, flags winning.
-func (f *cliFlags) options() (*server.Options, error) {
-	if f.config == "" {
-		o := f.o
-		return &o, nil
-	}
-	return nil, fmt.Errorf("configuration files are not supported yet: %s", f.config)
-}
-
 func runServer(args []string) int {
 	f, err := parseFlags(args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -187,11 +183,14 @@ func runServer(args []string) int {
 		logger.Errorf("%v", err)
 		return 1
 	}
-	if f.pid != "" {
-		if err := os.WriteFile(f.pid, []byte(fmt.Sprintf("%d", os.Getpid())), 0o644); err != nil {
+	if opts.ConfigFile != "" {
+		s.SetReloader(f.options)
+	}
+	if opts.PidFile != "" {
+		if err := os.WriteFile(opts.PidFile, []byte(fmt.Sprintf("%d", os.Getpid())), 0o644); err != nil {
 			logger.Errorf("write pid file: %v", err)
 		}
-		defer os.Remove(f.pid)
+		defer os.Remove(opts.PidFile)
 	}
 	handleSignals(s)
 	s.WaitForShutdown()
@@ -200,7 +199,12 @@ func runServer(args []string) int {
 
 func newLogger(o *server.Options) (server.Logger, error) {
 	if o.LogFile != "" {
-		return server.NewFileLogger(o.LogFile, o.Logtime, o.Debug, o.Trace, o.LogUTC)
+		l, err := server.NewFileLogger(o.LogFile, o.Logtime, o.Debug, o.Trace, o.LogUTC)
+		if err != nil {
+			return nil, err
+		}
+		l.SetSizeLimit(o.LogSizeLimit)
+		return l, nil
 	}
 	return server.NewStdLogger(os.Stderr, o.Logtime, o.Debug, o.Trace, o.LogUTC), nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,15 @@ type Account struct {
 	clients  map[*Client]struct{}
 	ic       *Client // internal client owning internal subscriptions
 	jsLimits *JetStreamAccountLimits
+	exports  []*export
+	imports  []*installedImport
+
+	// mappings rewrite published subjects; nil when there are none.
+	mappings atomic.Pointer[mappings]
+	// rt routes responses of service imports served by this account.
+	rt atomic.Pointer[respTable]
+	// totalConns counts connections ever bound to the account.
+	totalConns atomic.Int64
 
 	// ext holds per-account state of extensions (the JetStream runtime).
 	ext sync.Map
@@ -59,8 +69,12 @@ func (a *Account) Server() *Server { return a.srv }
 // NumConnections returns the number of client connections bound to a.
 func (a *Account) NumConnections() int { return int(a.numConns.Load()) }
 
-// JetStreamLimits returns the account's configured JetStream limits, or nil
-// when the account has JetStream disabled.
+// JetStreamLimits returns the account's JetStream limits, or nil when the
+// account has JetStream disabled. Following the reference: on a server with
+// JetStream on, the global account has it (unlimited) only when no other
+// account besides the system account is configured; otherwise exactly the
+// accounts whose configuration says `jetstream` have it. The system account
+// never has it.
 func (a *Account) JetStreamLimits() *JetStreamAccountLimits {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -143,6 +157,17 @@ func (a *Account) addClient(c *Client) {
 	a.clients[c] = struct{}{}
 	a.mu.Unlock()
 	a.numConns.Add(1)
+	a.totalConns.Add(1)
+}
+
+// setMappings compiles and installs the account's subject mappings.
+func (a *Account) setMappings(cfg []*MappingConfig) error {
+	m, err := compileMappings(cfg)
+	if err != nil {
+		return fmt.Errorf("account %q: %w", a.Name, err)
+	}
+	a.mappings.Store(m)
+	return nil
 }
 
 func (a *Account) removeClient(c *Client) {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hangar-mq/hangar/core/subject"
 	"github.com/nats-io/nkeys"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -15,115 +14,199 @@ import (
 // ErrAuthorization is returned when credentials do not match.
 var ErrAuthorization = errors.New("server: authorization violation")
 
-// configureAuth builds the user and account tables from opts.
-func (s *Server) configureAuth(o *Options) error {
-	users := make(map[string]*User)
-	nkeyUsers := make(map[string]*NkeyUser)
-	for _, u := range o.Users {
-		if _, dup := users[u.Username]; dup {
-			return fmt.Errorf("server: duplicate user %q", u.Username)
+// authState is everything authentication consults. It is built whole from
+// Options and swapped atomically on reload, so a CONNECT never sees half of
+// an old and half of a new configuration.
+type authState struct {
+	users      map[string]*authUser
+	nkeys      map[string]*authUser
+	username   string
+	password   string
+	token      string
+	single     *clientPerms // permissions of the single user or token
+	noAuthUser string
+	timeout    time.Duration
+	required   bool
+}
+
+// authUser is a configured identity with its account and compiled
+// permissions (shared, read-only, by all of its connections).
+type authUser struct {
+	name    string
+	pass    string
+	nkey    string
+	account string
+	perms   *clientPerms
+	types   []string
+}
+
+// buildAuth validates the identities in o and compiles their permissions.
+// Accounts named by users must already be registered in known.
+func buildAuth(o *Options, known func(string) bool) (*authState, error) {
+	st := &authState{
+		users:      make(map[string]*authUser),
+		nkeys:      make(map[string]*authUser),
+		username:   o.Username,
+		password:   o.Password,
+		token:      o.Authorization,
+		noAuthUser: o.NoAuthUser,
+		timeout:    o.AuthTimeout,
+	}
+	if st.timeout == 0 {
+		st.timeout = DefaultAuthTimeout
+	}
+	var err error
+	if st.single, err = compilePerms(o.Permissions); err != nil {
+		return nil, err
+	}
+	addUser := func(u *User, account string, def *Permissions) error {
+		if _, dup := st.users[u.Username]; dup {
+			return fmt.Errorf("Duplicate user %q detected", u.Username)
 		}
-		users[u.Username] = u
+		p := u.Permissions
+		if p == nil {
+			p = def
+		}
+		cp, err := compilePerms(p)
+		if err != nil {
+			return fmt.Errorf("user %q: %w", u.Username, err)
+		}
+		if account == "" {
+			account = u.Account
+		}
+		if account != "" && !known(account) {
+			return fmt.Errorf("user %q references unknown account %q", u.Username, account)
+		}
+		st.users[u.Username] = &authUser{name: u.Username, pass: u.Password, account: account, perms: cp, types: u.AllowedConnectionTypes}
+		return nil
+	}
+	addNkey := func(n *NkeyUser, account string, def *Permissions) error {
+		if !nkeys.IsValidPublicUserKey(n.Nkey) {
+			return fmt.Errorf("Not a valid public nkey for a user: %q", n.Nkey)
+		}
+		if _, dup := st.nkeys[n.Nkey]; dup {
+			return fmt.Errorf("Duplicate nkey %q detected", n.Nkey)
+		}
+		p := n.Permissions
+		if p == nil {
+			p = def
+		}
+		cp, err := compilePerms(p)
+		if err != nil {
+			return fmt.Errorf("nkey %q: %w", n.Nkey, err)
+		}
+		if account == "" {
+			account = n.Account
+		}
+		if account != "" && !known(account) {
+			return fmt.Errorf("nkey %q references unknown account %q", n.Nkey, account)
+		}
+		st.nkeys[n.Nkey] = &authUser{name: n.Nkey, nkey: n.Nkey, account: account, perms: cp}
+		return nil
+	}
+	for _, u := range o.Users {
+		if err := addUser(u, "", o.DefaultPermissions); err != nil {
+			return nil, err
+		}
 	}
 	for _, n := range o.Nkeys {
-		if !nkeys.IsValidPublicUserKey(n.Nkey) {
-			return fmt.Errorf("server: not a valid public user nkey: %q", n.Nkey)
+		if err := addNkey(n, "", o.DefaultPermissions); err != nil {
+			return nil, err
 		}
-		nkeyUsers[n.Nkey] = n
 	}
 	for _, ac := range o.Accounts {
-		if ac.Name == "" {
-			return fmt.Errorf("server: account with no name")
-		}
-		a := s.registerAccountLocked(ac.Name)
-		if ac.JetStream != nil {
-			a.jsLimits = ac.JetStream
-		}
 		for _, u := range ac.Users {
-			if _, dup := users[u.Username]; dup {
-				return fmt.Errorf("server: duplicate user %q", u.Username)
+			if err := addUser(u, ac.Name, ac.DefaultPermissions); err != nil {
+				return nil, err
 			}
-			u.Account = ac.Name
-			users[u.Username] = u
 		}
 		for _, n := range ac.Nkeys {
-			if !nkeys.IsValidPublicUserKey(n.Nkey) {
-				return fmt.Errorf("server: not a valid public user nkey: %q", n.Nkey)
-			}
-			n.Account = ac.Name
-			nkeyUsers[n.Nkey] = n
-		}
-	}
-	for _, u := range users {
-		if u.Account != "" {
-			if _, ok := s.accounts[u.Account]; !ok {
-				return fmt.Errorf("server: user %q references unknown account %q", u.Username, u.Account)
+			if err := addNkey(n, ac.Name, ac.DefaultPermissions); err != nil {
+				return nil, err
 			}
 		}
 	}
-	if o.NoAuthUser != "" {
-		if _, ok := users[o.NoAuthUser]; !ok {
-			return fmt.Errorf("server: no_auth_user %q not present as user", o.NoAuthUser)
+	if len(st.users) > 0 && st.token != "" {
+		return nil, errors.New("Can not have a token and a users array")
+	}
+	if len(st.users) > 0 && st.username != "" {
+		return nil, errors.New("Can not have a single user/pass and a users array")
+	}
+	if st.username != "" && st.token != "" {
+		return nil, errors.New("Cannot have a user/pass and token")
+	}
+	if st.noAuthUser != "" {
+		if _, ok := st.users[st.noAuthUser]; !ok {
+			return nil, fmt.Errorf("no_auth_user %q not present as user", st.noAuthUser)
 		}
 	}
-	s.users, s.nkeys = users, nkeyUsers
-	if o.SystemAccount != "" {
-		s.sysAcc = s.registerAccountLocked(o.SystemAccount)
-	} else if !o.NoSystemAccount {
-		s.sysAcc = s.registerAccountLocked(SystemAccountName)
-	}
-	return nil
+	st.required = st.username != "" || st.token != "" || len(st.users) > 0 || len(st.nkeys) > 0
+	return st, nil
 }
 
 // authRequired reports whether clients must present credentials.
-func (s *Server) authRequired() bool {
-	o := s.opts
-	return o.Username != "" || o.Authorization != "" || len(s.users) > 0 || len(s.nkeys) > 0
-}
+func (s *Server) authRequired() bool { return s.auth.Load().required }
 
-func (s *Server) needsNonce() bool { return len(s.nkeys) > 0 }
+func (s *Server) needsNonce() bool { return len(s.auth.Load().nkeys) > 0 }
 
-// authenticate checks the CONNECT credentials and returns the account,
-// user name and permissions the client gets.
+// authenticate checks the CONNECT credentials against the current auth
+// state and returns the account, user name and permissions the client
+// gets. It is also how a reload re-validates open connections.
 func (s *Server) authenticate(c *Client, co *connectOpts) (*Account, string, *clientPerms, error) {
-	o := s.opts
-	s.mu.Lock()
-	users, nk := s.users, s.nkeys
-	s.mu.Unlock()
-	if !s.authRequired() {
+	st := s.auth.Load()
+	if !st.required {
 		return s.gacc, "", nil, nil
 	}
+	var u *authUser
 	switch {
-	case co.Nkey != "" && len(nk) > 0:
-		u, ok := nk[co.Nkey]
-		if !ok {
+	case co.Nkey != "" && len(st.nkeys) > 0:
+		u = st.nkeys[co.Nkey]
+		if u == nil {
 			return nil, "", nil, ErrAuthorization
 		}
 		if err := verifyNonceSig(co.Nkey, co.Sig, c.nonce); err != nil {
 			return nil, "", nil, err
 		}
-		return s.accountFor(u.Account), co.Nkey, compilePerms(u.Permissions), nil
-	case co.Username != "" && len(users) > 0:
-		u, ok := users[co.Username]
-		if !ok || !passwordMatches(u.Password, co.Password) {
+	case co.Username != "" && len(st.users) > 0:
+		u = st.users[co.Username]
+		if u == nil || !passwordMatches(u.pass, co.Password) {
 			return nil, "", nil, ErrAuthorization
 		}
-		return s.accountFor(u.Account), u.Username, compilePerms(u.Permissions), nil
-	case o.Username != "":
-		if co.Username == o.Username && passwordMatches(o.Password, co.Password) {
-			return s.gacc, co.Username, nil, nil
+	case st.username != "":
+		if co.Username == st.username && passwordMatches(st.password, co.Password) {
+			return s.gacc, co.Username, st.single, nil
 		}
 		return nil, "", nil, ErrAuthorization
-	case o.Authorization != "":
-		if passwordMatches(o.Authorization, co.AuthToken) {
-			return s.gacc, "", nil, nil
+	case st.token != "":
+		if passwordMatches(st.token, co.AuthToken) {
+			return s.gacc, "", st.single, nil
 		}
 		return nil, "", nil, ErrAuthorization
-	case o.NoAuthUser != "" && co.Username == "" && co.AuthToken == "" && co.Nkey == "":
-		u := users[o.NoAuthUser]
-		return s.accountFor(u.Account), u.Username, compilePerms(u.Permissions), nil
+	case st.noAuthUser != "" && co.Username == "" && co.AuthToken == "" && co.Nkey == "":
+		u = st.users[st.noAuthUser]
 	}
-	return nil, "", nil, ErrAuthorization
+	if u == nil {
+		return nil, "", nil, ErrAuthorization
+	}
+	if len(u.types) > 0 && !allowsStandard(u.types) {
+		return nil, "", nil, fmt.Errorf("%w: connection type not allowed", ErrAuthorization)
+	}
+	acc := s.accountFor(u.account)
+	if acc == nil {
+		return nil, "", nil, fmt.Errorf("%w: account %q is gone", ErrAuthorization, u.account)
+	}
+	return acc, u.name, u.perms, nil
+}
+
+// allowsStandard reports whether a user's allowed connection types admit
+// a plain client connection, the only kind Hangar serves.
+func allowsStandard(types []string) bool {
+	for _, t := range types {
+		if strings.EqualFold(t, "STANDARD") {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) accountFor(name string) *Account {
@@ -132,10 +215,7 @@ func (s *Server) accountFor(name string) *Account {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a, ok := s.accounts[name]; ok {
-		return a
-	}
-	return s.gacc
+	return s.accounts[name]
 }
 
 // passwordMatches compares in constant time, or with bcrypt when the
@@ -163,118 +243,4 @@ func verifyNonceSig(pub, sig string, nonce []byte) error {
 		return ErrAuthorization
 	}
 	return nil
-}
-
-// clientPerms is the compiled form of Permissions.
-type clientPerms struct {
-	pubAllow *subject.Sublist[int]
-	pubDeny  *subject.Sublist[int]
-	subAllow *subject.Sublist[int]
-	subDeny  *subject.Sublist[int]
-	resp     *ResponsePermission
-}
-
-type respPerm struct {
-	n       int
-	expires time.Time
-}
-
-func compilePerms(p *Permissions) *clientPerms {
-	if p == nil {
-		return nil
-	}
-	cp := &clientPerms{resp: p.Response}
-	build := func(list []string) *subject.Sublist[int] {
-		if len(list) == 0 {
-			return nil
-		}
-		sl := subject.NewSublist[int]()
-		for i, s := range list {
-			sl.Insert(s, "", i)
-		}
-		return sl
-	}
-	if p.Publish != nil {
-		cp.pubAllow, cp.pubDeny = build(p.Publish.Allow), build(p.Publish.Deny)
-	}
-	if p.Subscribe != nil {
-		cp.subAllow, cp.subDeny = build(p.Subscribe.Allow), build(p.Subscribe.Deny)
-	}
-	if cp.resp != nil && cp.pubAllow == nil {
-		// allow_responses alone means "only responses may be published".
-		cp.pubAllow = subject.NewSublist[int]()
-	}
-	return cp
-}
-
-// canPublish checks publish permissions, including reply subjects granted
-// by allow_responses.
-func (c *Client) canPublish(subj []byte) bool {
-	p := c.perms
-	if p == nil {
-		return true
-	}
-	s := string(subj)
-	allowed := p.pubAllow == nil || !p.pubAllow.Match(s).Empty()
-	if allowed && p.pubDeny != nil && !p.pubDeny.Match(s).Empty() {
-		allowed = false
-	}
-	if !allowed && p.resp != nil {
-		c.mu.Lock()
-		if r, ok := c.replies[s]; ok {
-			if (p.resp.Expires > 0 && time.Now().After(r.expires)) || r.n <= 0 {
-				delete(c.replies, s)
-			} else {
-				r.n--
-				allowed = true
-				if r.n == 0 {
-					delete(c.replies, s)
-				}
-			}
-		}
-		c.mu.Unlock()
-	}
-	return allowed
-}
-
-// canSubscribe checks subscribe permissions. A wildcard subscription must
-// lie inside an allowed pattern; one that is inside a denied pattern is
-// refused.
-func (c *Client) canSubscribe(subj, queue string) bool {
-	p := c.perms
-	if p == nil {
-		return true
-	}
-	if p.subAllow != nil && p.subAllow.Match(subj).Empty() {
-		return false
-	}
-	if p.subDeny != nil && !p.subDeny.Match(subj).Empty() {
-		return false
-	}
-	return true
-}
-
-// noteReply grants the client the right to publish once to reply, the
-// reply subject of a request delivered to it. Held: c.mu.
-func (c *Client) noteReplyLocked(reply []byte) {
-	if c.replies == nil {
-		c.replies = make(map[string]*respPerm)
-	}
-	max := c.perms.resp.MaxMsgs
-	if max <= 0 {
-		max = 1
-	}
-	exp := c.perms.resp.Expires
-	if exp <= 0 {
-		exp = 2 * time.Minute
-	}
-	c.replies[string(reply)] = &respPerm{n: max, expires: time.Now().Add(exp)}
-	if len(c.replies) > 10000 {
-		now := time.Now()
-		for k, r := range c.replies {
-			if now.After(r.expires) {
-				delete(c.replies, k)
-			}
-		}
-	}
 }

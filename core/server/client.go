@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -41,9 +40,14 @@ type Subscription struct {
 	queue   string
 	sid     string
 	icb     MsgHandler
-	// nm and max are guarded by client.mu.
+	// imp forwards matching messages across accounts (imports and the
+	// response path of service imports).
+	imp importer
+	// nm, max and dchk are guarded by client.mu. dchk says deliveries must
+	// be checked against the subscriber's deny list.
 	nm     int64
 	max    int64
+	dchk   bool
 	closed atomic.Bool
 }
 
@@ -139,7 +143,6 @@ type Client struct {
 	user       string
 	authDone   bool
 	nonce      []byte
-	perms      *clientPerms
 	replies    map[string]*respPerm
 	pingTimer  *time.Timer
 	authTimer  *time.Timer
@@ -158,6 +161,13 @@ type Client struct {
 	cacheGen   uint64
 	cacheAcc   *Account
 	trace      bool
+	// pubCache memoizes publish permission checks for pubCachePerms.
+	pubCache      map[string]bool
+	pubCachePerms *clientPerms
+
+	// perms are the client's permissions (nil: unrestricted); a reload
+	// swaps them.
+	perms atomic.Pointer[clientPerms]
 
 	inMsgs, inBytes, outMsgs, outBytes atomic.Int64
 }
@@ -189,41 +199,6 @@ func (c *Client) User() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.user
-}
-
-// ClientInfo is the client description the reference puts in advisories
-// and API audit events.
-type ClientInfo struct {
-	Start   *time.Time    `json:"start,omitempty"`
-	Host    string        `json:"host,omitempty"`
-	ID      uint64        `json:"id,omitempty"`
-	Account string        `json:"acc,omitempty"`
-	User    string        `json:"user,omitempty"`
-	Name    string        `json:"name,omitempty"`
-	Lang    string        `json:"lang,omitempty"`
-	Version string        `json:"ver,omitempty"`
-	RTT     time.Duration `json:"rtt,omitempty"`
-	Server  string        `json:"server,omitempty"`
-	Kind    string        `json:"kind,omitempty"`
-	Type    string        `json:"client_type,omitempty"`
-}
-
-// Info describes the client for advisories.
-func (c *Client) Info() *ClientInfo {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ci := &ClientInfo{Host: c.host, ID: c.cid, User: c.user, Name: c.opts.Name,
-		Lang: c.opts.Lang, Version: c.opts.Version, RTT: c.rtt, Server: c.srv.Name()}
-	if a := c.acc.Load(); a != nil {
-		ci.Account = a.Name
-	}
-	if c.kind == KindClient {
-		st := c.start.UTC()
-		ci.Start = &st
-		ci.Kind = "Client"
-		ci.Type = "nats"
-	}
-	return ci
 }
 
 func (s *Server) newInternalClient(a *Account) *Client {
@@ -466,6 +441,7 @@ func (c *Client) closeConnection(reason ClosedState) {
 	}
 	c.signalFlush()
 	c.srv.removeClient(c)
+	c.srv.sendDisconnectEvent(c)
 }
 
 // deliveryCtx collects the clients a producer wrote to so that each is
@@ -474,6 +450,8 @@ type deliveryCtx struct {
 	pcd   map[*Client]struct{}
 	last  *Client
 	stall chan struct{}
+	// depth counts the imports a message has crossed, to stop cycles.
+	depth int
 }
 
 func (dc *deliveryCtx) add(c *Client) {
@@ -556,12 +534,22 @@ func (dc *deliveryCtx) deliver(pc *Client, sub *Subscription, subj, reply, hdr, 
 		sub.icb(sub, pc, string(subj), string(reply), hdr, data)
 		return true
 	}
+	if sub.imp != nil {
+		if sub.closed.Load() {
+			return false
+		}
+		return sub.imp.forward(dc, pc, subj, reply, hdr, data)
+	}
 	t := sub.client
 	if t == pc && !pc.echo {
 		return false
 	}
 	t.mu.Lock()
 	if t.closed || sub.closed.Load() {
+		t.mu.Unlock()
+		return false
+	}
+	if sub.dchk && t.perms.Load().deliveryDenied(subj) {
 		t.mu.Unlock()
 		return false
 	}
@@ -604,8 +592,10 @@ func (dc *deliveryCtx) deliver(pc *Client, sub *Subscription, subj, reply, hdr, 
 	o = append(o, '\r', '\n')
 	t.pending += int64(len(o) - start)
 	t.out = o
-	if len(reply) > 0 && t.perms != nil && t.perms.resp != nil {
-		t.noteReplyLocked(reply)
+	if len(reply) > 0 {
+		if tp := t.perms.Load(); tp != nil && tp.resp != nil {
+			t.noteReplyLocked(tp.resp, reply)
+		}
 	}
 	slow := t.pending > t.srv.opts.MaxPending
 	if t.pending > t.srv.stallThreshold && dc.stall == nil {
@@ -699,61 +689,6 @@ func (c *Client) unsubscribe(sub *Subscription) {
 	}
 }
 
-// processConnect handles CONNECT.
-func (c *Client) processConnect(arg []byte) error {
-	s := c.srv
-	c.mu.Lock()
-	if c.authDone {
-		c.mu.Unlock()
-		// A second CONNECT is tolerated; the reference ignores it.
-		return nil
-	}
-	var o connectOpts
-	if err := json.Unmarshal(arg, &o); err != nil {
-		c.mu.Unlock()
-		return &protoErr{text: "Unknown Protocol Operation", reason: ParseError}
-	}
-	c.opts = o
-	c.echo = o.Echo == nil || *o.Echo
-	c.headers = o.Headers && !s.opts.NoHeaderSupport
-	c.mu.Unlock()
-
-	if o.Protocol < 0 || o.Protocol > 1 {
-		c.sendErr("invalid client protocol")
-		c.closeConnection(BadClientProtocolVersion)
-		return errClosed
-	}
-	if o.NoResponders && !o.Headers {
-		c.sendErr("no responders requires headers support")
-		c.closeConnection(ProtocolViolation)
-		return errClosed
-	}
-	if s.TLSRequired() && !o.TLSRequired && c.tlsState == "" {
-		// A plain client on a TLS-only server never reaches here; the
-		// handshake already failed.
-	}
-	acc, user, perms, err := s.authenticate(c, &o)
-	if err != nil {
-		s.Errorf("%s - authentication error - %v", c, err)
-		c.sendErr("Authorization Violation")
-		c.closeConnection(AuthenticationViolation)
-		return errClosed
-	}
-	c.mu.Lock()
-	c.authDone = true
-	c.user = user
-	c.perms = perms
-	if c.authTimer != nil {
-		c.authTimer.Stop()
-		c.authTimer = nil
-	}
-	c.mu.Unlock()
-	c.acc.Store(acc)
-	acc.addClient(c)
-	c.sendOK()
-	return nil
-}
-
 // processSub handles SUB subject [queue] sid.
 func (c *Client) processSub(args [][]byte) error {
 	var subj, queue, sid []byte
@@ -796,6 +731,7 @@ func (c *Client) processSub(args [][]byte) error {
 		return nil
 	}
 	sub := &Subscription{client: c, subject: ss, queue: string(queue), sid: string(sid)}
+	sub.dchk = c.perms.Load().needsDeliveryCheck(ss)
 	c.subs[sub.sid] = sub
 	c.mu.Unlock()
 	acc.sl.Insert(sub.subject, sub.queue, sub)
@@ -860,7 +796,7 @@ func (c *Client) processMsg(subj, reply []byte, hdrLen int, msg []byte) {
 		c.sendErr("Invalid Publish Subject")
 		return
 	}
-	if c.perms != nil && !c.canPublish(subj) {
+	if p := c.perms.Load(); p != nil && !c.canPublish(p, subj) {
 		c.sendErr(fmt.Sprintf("Permissions Violation for Publish to %q", subj))
 		s.Warnf("%s - Publish Violation - User %q, Subject %q", c, c.User(), subj)
 		return
@@ -875,6 +811,11 @@ func (c *Client) processMsg(subj, reply []byte, hdrLen int, msg []byte) {
 	// ">" tokens are literals that only wildcard subscriptions match, as
 	// in the reference. Clients rely on it: nats.go puts a consumer's
 	// filter, wildcards included, in the CONSUMER.CREATE subject.
+	if m := acc.mappings.Load(); m != nil {
+		if ms, ok := m.apply(string(subj)); ok {
+			subj = []byte(ms)
+		}
+	}
 	r := c.match(acc, subj)
 	n := c.dc.route(c, acc, r, subj, reply, hdr, data)
 	if n > 0 {

@@ -24,6 +24,7 @@ type Logger interface {
 // StdLogger writes lines in the reference server's layout:
 // "[pid] 2006/01/02 15:04:05.000000 [INF] text".
 type StdLogger struct {
+	// mu guards the writer and the rotation state below it.
 	mu     sync.Mutex
 	w      io.Writer
 	pfx    string
@@ -32,6 +33,10 @@ type StdLogger struct {
 	debug  atomic.Bool
 	trace  atomic.Bool
 	closer io.Closer
+	// path, limit and size drive rotation of a file logger.
+	path  string
+	limit int64
+	size  int64
 }
 
 // NewStdLogger returns a logger writing to w.
@@ -49,8 +54,35 @@ func NewFileLogger(path string, logtime, debug, trace, utc bool) (*StdLogger, er
 		return nil, fmt.Errorf("server: open log file: %w", err)
 	}
 	l := NewStdLogger(f, logtime, debug, trace, utc)
-	l.closer = f
+	l.closer, l.path = f, path
+	if st, err := f.Stat(); err == nil {
+		l.size = st.Size()
+	}
 	return l, nil
+}
+
+// SetSizeLimit makes a file logger rotate when the file grows past limit
+// bytes: the full file is renamed with a timestamp suffix and a new one
+// started. Zero turns rotation off.
+func (l *StdLogger) SetSizeLimit(limit int64) {
+	l.mu.Lock()
+	l.limit = limit
+	l.mu.Unlock()
+}
+
+// rotateLocked starts a new log file. Held: l.mu.
+func (l *StdLogger) rotateLocked() {
+	if l.closer == nil || l.path == "" {
+		return
+	}
+	l.closer.Close()
+	os.Rename(l.path, l.path+"."+time.Now().Format("2006.01.02.15.04.05.000000000"))
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		l.w, l.closer = os.Stderr, nil
+		return
+	}
+	l.w, l.closer, l.size = f, f, 0
 }
 
 // SetLevels changes the debug and trace switches at run time (reload).
@@ -82,6 +114,11 @@ func (l *StdLogger) logf(level, format string, v ...any) {
 	b = append(b, '\n')
 	l.mu.Lock()
 	l.w.Write(b)
+	if l.limit > 0 {
+		if l.size += int64(len(b)); l.size > l.limit {
+			l.rotateLocked()
+		}
+	}
 	l.mu.Unlock()
 }
 

@@ -252,7 +252,7 @@ func (s *Server) Varz() *Varz {
 		AuthRequired: s.authRequired(), TLSRequired: s.info.TLSRequired, TLSVerify: s.info.TLSVerify,
 		MaxConn: o.MaxConn, MaxSubs: o.MaxSubs, PingInterval: o.PingInterval, MaxPingsOut: o.MaxPingsOut,
 		HTTPHost: o.HTTPHost, HTTPPort: o.HTTPPort, HTTPBasePath: o.HTTPBasePath,
-		AuthTimeout: o.AuthTimeout.Seconds(), MaxControlLine: o.MaxControlLine,
+		AuthTimeout: s.auth.Load().timeout.Seconds(), MaxControlLine: o.MaxControlLine,
 		MaxPayload: int(o.MaxPayload), MaxPending: o.MaxPending,
 		Cluster: map[string]any{}, Gateway: map[string]any{}, LeafNode: map[string]any{},
 		MQTT: map[string]any{}, Websocket: map[string]any{},
@@ -460,23 +460,47 @@ type Connz struct {
 
 // ConnzOptions are the /connz query parameters.
 type ConnzOptions struct {
-	Sort       string
-	Subs       bool
-	SubsDetail bool
-	Offset     int
-	Limit      int
-	CID        uint64
-	State      string
-	User       string
-	Account    string
-	Auth       bool
+	Sort       string    `json:"sort"`
+	Subs       bool      `json:"subscriptions"`
+	SubsDetail bool      `json:"subscriptions_detail"`
+	Offset     int       `json:"offset"`
+	Limit      int       `json:"limit"`
+	CID        uint64    `json:"cid"`
+	State      ConnState `json:"state"`
+	User       string    `json:"user"`
+	Account    string    `json:"acc"`
+	Auth       bool      `json:"auth"`
+}
+
+// ConnState selects open, closed or any connections in connz. In JSON
+// (the $SYS CONNZ requests) it is also accepted as the reference's
+// number: 0 open, 1 closed, 2 any.
+type ConnState string
+
+// UnmarshalJSON accepts a state name or number.
+func (cs *ConnState) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "0":
+		*cs = "open"
+	case "1":
+		*cs = "closed"
+	case "2":
+		*cs = "any"
+	default:
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*cs = ConnState(s)
+	}
+	return nil
 }
 
 const defaultConnzLimit = 1024
 
 func (s *Server) handleConnz(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	o := ConnzOptions{Sort: q.Get("sort"), State: q.Get("state"), User: q.Get("user"), Account: q.Get("acc")}
+	o := ConnzOptions{Sort: q.Get("sort"), State: ConnState(q.Get("state")), User: q.Get("user"), Account: q.Get("acc")}
 	switch q.Get("subs") {
 	case "1", "true":
 		o.Subs = true
@@ -548,7 +572,7 @@ func (s *Server) Connz(o *ConnzOptions) (*Connz, error) {
 	if !ok {
 		return nil, fmt.Errorf("invalid sorting option: %s", o.Sort)
 	}
-	state := o.State
+	state := string(o.State)
 	if state == "" {
 		state = "open"
 	}
@@ -628,20 +652,39 @@ type Subsz struct {
 	Subs         []SubDetail `json:"subscriptions_list,omitempty"`
 }
 
+// SubszOptions are the /subsz query parameters (and the JSON body of the
+// $SYS SUBSZ requests).
+type SubszOptions struct {
+	Offset  int    `json:"offset"`
+	Limit   int    `json:"limit"`
+	Subs    bool   `json:"subscriptions"`
+	Account string `json:"account"`
+	Test    string `json:"test"`
+}
+
 func (s *Server) handleSubsz(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	subs := q.Get("subs") == "1" || q.Get("subs") == "true" || q.Get("subs") == "detail"
-	offset, err1 := intParam(q.Get("offset"))
-	limit, err2 := intParam(q.Get("limit"))
+	o := SubszOptions{Subs: q.Get("subs") == "1" || q.Get("subs") == "true" || q.Get("subs") == "detail",
+		Test: q.Get("test"), Account: q.Get("acc")}
+	var err1, err2 error
+	o.Offset, err1 = intParam(q.Get("offset"))
+	o.Limit, err2 = intParam(q.Get("limit"))
 	if err1 != nil || err2 != nil {
 		http.Error(w, "invalid paging", http.StatusBadRequest)
 		return
 	}
+	writeJSON(w, r, s.Subsz(&o))
+}
+
+// Subsz returns the /subsz document.
+func (s *Server) Subsz(o *SubszOptions) *Subsz {
+	if o == nil {
+		o = &SubszOptions{}
+	}
+	subs, offset, limit, test, accName := o.Subs, o.Offset, o.Limit, o.Test, o.Account
 	if limit == 0 {
 		limit = defaultConnzLimit
 	}
-	test := q.Get("test")
-	accName := q.Get("acc")
 	sz := &Subsz{ID: s.id, Now: time.Now().UTC(), Offset: offset, Limit: limit}
 	var details []SubDetail
 	for _, a := range s.Accounts() {
@@ -687,66 +730,7 @@ func (s *Server) handleSubsz(w http.ResponseWriter, r *http.Request) {
 	} else {
 		sz.Total = int(sz.NumSubs)
 	}
-	writeJSON(w, r, sz)
-}
-
-// Accountz is the /accountz document.
-type Accountz struct {
-	ID            string       `json:"server_id"`
-	Now           time.Time    `json:"now"`
-	SystemAccount string       `json:"system_account,omitempty"`
-	Accounts      []string     `json:"accounts,omitempty"`
-	Account       *AccountInfo `json:"account_detail,omitempty"`
-}
-
-// AccountInfo is one account's detail in /accountz?acc=.
-type AccountInfo struct {
-	AccountName string         `json:"account_name"`
-	LastUpdate  time.Time      `json:"update_time,omitempty"`
-	IsSystem    bool           `json:"is_system,omitempty"`
-	Expired     bool           `json:"expired"`
-	Complete    bool           `json:"complete"`
-	JetStream   bool           `json:"jetstream_enabled"`
-	LeafCnt     int            `json:"leafnode_connections"`
-	ClientCnt   int            `json:"client_connections"`
-	SubCnt      uint32         `json:"subscriptions"`
-	Mappings    map[string]any `json:"mappings,omitempty"`
-	Exports     []any          `json:"exports,omitempty"`
-	Imports     []any          `json:"imports,omitempty"`
-}
-
-func (s *Server) handleAccountz(w http.ResponseWriter, r *http.Request) {
-	az := &Accountz{ID: s.id, Now: time.Now().UTC()}
-	if sa := s.SystemAccount(); sa != nil {
-		az.SystemAccount = sa.Name
-	}
-	if name := r.URL.Query().Get("acc"); name != "" {
-		a, ok := s.LookupAccount(name)
-		if !ok {
-			writeJSON(w, r, map[string]any{"error": fmt.Sprintf("Account %s does not exist", name)})
-			return
-		}
-		az.Account = s.accountInfo(a)
-		writeJSON(w, r, az)
-		return
-	}
-	for _, a := range s.Accounts() {
-		az.Accounts = append(az.Accounts, a.Name)
-	}
-	sort.Strings(az.Accounts)
-	writeJSON(w, r, az)
-}
-
-func (s *Server) accountInfo(a *Account) *AccountInfo {
-	ai := &AccountInfo{
-		AccountName: a.Name, LastUpdate: a.created, Complete: true,
-		JetStream: a.JetStreamLimits() != nil || (a == s.gacc && s.opts.JetStream),
-		ClientCnt: a.NumConnections(), SubCnt: uint32(a.sl.Count()),
-	}
-	if sa := s.SystemAccount(); sa == a {
-		ai.IsSystem = true
-	}
-	return ai
+	return sz
 }
 
 // HealthStatus is the /healthz document.
@@ -758,6 +742,15 @@ type HealthStatus struct {
 }
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	hs := s.Healthz(r)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(hs.StatusCode)
+	b, _ := json.MarshalIndent(hs, "", "  ")
+	w.Write(b)
+}
+
+// Healthz runs the health checks; r carries their query parameters.
+func (s *Server) Healthz(r *http.Request) *HealthStatus {
 	hs := &HealthStatus{Status: "ok", StatusCode: http.StatusOK}
 	if !s.Running() {
 		hs.Status, hs.StatusCode, hs.Error = "unavailable", http.StatusServiceUnavailable, "server is not running"
@@ -778,10 +771,7 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(hs.StatusCode)
-	b, _ := json.MarshalIndent(hs, "", "  ")
-	w.Write(b)
+	return hs
 }
 
 func matchLiteral(literal, filter string) bool { return subject.Match(literal, filter) }

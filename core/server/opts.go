@@ -64,9 +64,11 @@ type Options struct {
 	Trace   bool
 	Logtime bool
 	LogFile string
-	NoLog   bool
-	Syslog  bool
-	LogUTC  bool
+	// LogSizeLimit rotates the log file when it grows past this many bytes.
+	LogSizeLimit int64
+	NoLog        bool
+	Syslog       bool
+	LogUTC       bool
 
 	// Simple single-user authentication from the command line.
 	Username      string
@@ -74,6 +76,13 @@ type Options struct {
 	Authorization string // token
 	AuthTimeout   time.Duration
 	NoAuthUser    string
+	// Permissions apply to the single Username/Password or token user.
+	Permissions *Permissions
+	// DefaultPermissions apply to users of the global account that have
+	// no permissions of their own (authorization.default_permissions).
+	DefaultPermissions *Permissions
+	// Mappings rewrite published subjects in the global account.
+	Mappings []*MappingConfig
 
 	// Multi-user and multi-account authentication (config file).
 	Users           []*User
@@ -84,6 +93,9 @@ type Options struct {
 
 	// TLS for client connections.
 	TLSConfig         *tls.Config
+	TLSCertFile       string
+	TLSKeyFile        string
+	TLSCaFile         string
 	TLSTimeout        time.Duration
 	TLSVerify         bool
 	TLSHandshakeFirst bool
@@ -128,6 +140,8 @@ type Options struct {
 
 	// ConfigFile is the path the options were read from, if any.
 	ConfigFile string
+	// PidFile is where the process id is written.
+	PidFile string
 
 	// NoSigs disables signal handling (for embedding and tests).
 	NoSigs bool
@@ -171,30 +185,56 @@ type ResponsePermission struct {
 
 // AccountConfig declares an account from the config file.
 type AccountConfig struct {
-	Name      string
-	Users     []*User
-	Nkeys     []*NkeyUser
-	Exports   []*ExportConfig
-	Imports   []*ImportConfig
+	Name    string
+	Users   []*User
+	Nkeys   []*NkeyUser
+	Exports []*ExportConfig
+	Imports []*ImportConfig
+	// JetStream enables JetStream for the account with these limits; nil
+	// leaves it disabled (see Account.JetStreamLimits for the rule).
 	JetStream *JetStreamAccountLimits
+	// DefaultPermissions apply to the account's users that have none.
+	DefaultPermissions *Permissions
 	// Mappings rewrite published subjects inside the account.
-	Mappings map[string]string
+	Mappings []*MappingConfig
+}
+
+// MappingConfig rewrites a published subject matching Source into one of
+// Destinations, chosen by weight. With a single destination of weight 100
+// (or 0) it always applies; when the weights sum below 100 the rest of the
+// messages keep their subject.
+type MappingConfig struct {
+	Source       string
+	Destinations []*MapDestination
+}
+
+// MapDestination is one weighted target of a mapping. Subject may use the
+// source's wildcards as $1 or {{wildcard(1)}}, and end in > for the rest.
+type MapDestination struct {
+	Subject string
+	Weight  uint8
 }
 
 // ExportConfig makes a stream (Service false) or service available to other
 // accounts; Accounts restricts who may import it.
 type ExportConfig struct {
-	Subject      string
-	Service      bool
-	Accounts     []string
+	Subject  string
+	Service  bool
+	Accounts []string
+	// ResponseType is Singleton (default), Stream or Chunked: how many
+	// responses may flow back per request.
 	ResponseType string
+	// ResponseThreshold bounds how long a response may take (default 2m).
+	ResponseThreshold time.Duration
 }
 
 // ImportConfig brings another account's export into this account.
 type ImportConfig struct {
 	Account string
 	Subject string
-	// To is the local subject (service) or prefix/mapping (stream).
+	// To is the local subject: for a service, what importers publish to;
+	// for a stream, where messages land (a `prefix` becomes To = prefix +
+	// "." + Subject). Wildcards map by position. Empty means Subject.
 	To      string
 	Service bool
 }
@@ -221,6 +261,13 @@ type JetStreamServerLimits struct {
 	MaxBatchInflightTotal     int
 	MaxBatchSize              int
 	MaxBatchTimeout           time.Duration
+}
+
+// UnlimitedJetStream returns account limits with every bound lifted, what
+// `jetstream: enabled` in an account means.
+func UnlimitedJetStream() *JetStreamAccountLimits {
+	return &JetStreamAccountLimits{MaxMemory: -1, MaxStore: -1, MaxStreams: -1, MaxConsumers: -1,
+		MaxAckPending: -1, MemoryMaxStreamBytes: -1, StoreMaxStreamBytes: -1}
 }
 
 // PebbleOptions tune the Pebble-indexed store.

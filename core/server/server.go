@@ -49,8 +49,6 @@ type Server struct {
 	accounts   map[string]*Account
 	gacc       *Account
 	sysAcc     *Account
-	users      map[string]*User
-	nkeys      map[string]*NkeyUser
 	closed     *closedRing
 	running    bool
 	shutdown   bool
@@ -58,6 +56,16 @@ type Server struct {
 	totalConns uint64
 	extensions []Extension
 	reload     func() (*Options, error)
+	// cfgOpts are the options as configured (defaults applied, before
+	// Start resolves random ports): what a reload is compared with.
+	cfgOpts *Options
+
+	// reloadMu serializes reloads (SIGHUP and Reload may race). It is
+	// taken before Server.mu.
+	reloadMu sync.Mutex
+	// auth is what CONNECT is checked against; reload swaps it.
+	auth atomic.Pointer[authState]
+	sys  sysState
 
 	cid           atomic.Uint64
 	grWG          sync.WaitGroup
@@ -143,9 +151,12 @@ func New(opts *Options) (*Server, error) {
 	}
 	s.gacc = newAccount(s, GlobalAccountName)
 	s.accounts[GlobalAccountName] = s.gacc
-	if err := s.configureAuth(o); err != nil {
-		return nil, err
+	st, err := s.applyAccounts(o)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
+	s.auth.Store(st)
+	s.cfgOpts = o.Clone()
 	s.info = serverInfo{
 		ID: s.id, Name: s.name, Version: ProtocolVersion, Proto: 1, GitCommit: GitCommit,
 		GoVersion: runtime.Version(), Host: o.Host, Port: o.Port, Headers: !o.NoHeaderSupport,
@@ -156,6 +167,7 @@ func New(opts *Options) (*Server, error) {
 	if o.TLSConfig == nil {
 		s.info.TLSRequired = false
 	}
+	s.startSysHandlers()
 	return s, nil
 }
 
@@ -420,21 +432,27 @@ func (s *Server) createClient(conn net.Conn) {
 		var err error
 		if pre, err = s.tlsUpgrade(c, info); err != nil {
 			s.Errorf("%s - TLS handshake error: %v", c, err)
+			// Shutdown may be closing the listed client concurrently.
+			c.mu.Lock()
 			c.closed = true
 			c.reason = TLSHandshakeError
+			c.mu.Unlock()
 			conn.Close()
 			s.removeClient(c)
 			return
 		}
 	} else {
+		c.mu.Lock()
 		c.out = appendInfo(c.out, &info)
+		c.pending = int64(len(c.out))
+		c.mu.Unlock()
 	}
 	s.Debugf("%s - Client connection created", c)
 
 	c.mu.Lock()
 	c.pingTimer = time.AfterFunc(o.PingInterval, c.pingTimerFired)
 	if authReq {
-		c.authTimer = time.AfterFunc(o.AuthTimeout, c.authTimeout)
+		c.authTimer = time.AfterFunc(s.auth.Load().timeout, c.authTimeout)
 	}
 	c.mu.Unlock()
 
@@ -625,7 +643,10 @@ func (s *Server) tlsUpgrade(c *Client, info serverInfo) ([]byte, error) {
 	st := tc.ConnectionState()
 	c.tlsState = tls.VersionName(st.Version)
 	if o.TLSHandshakeFirst {
+		c.mu.Lock()
 		c.out = appendInfo(c.out, &info)
+		c.pending = int64(len(c.out))
+		c.mu.Unlock()
 	}
 	return nil, nil
 }

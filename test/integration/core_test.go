@@ -62,6 +62,9 @@ func testPubSub(t *testing.T, url string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The subscription must reach the server before the other connection
+	// publishes.
+	nc.Flush()
 	nc2 := connect(t, url)
 	for i := 0; i < 100; i++ {
 		nc2.Publish("greet", []byte(fmt.Sprintf("hello %d", i)))
