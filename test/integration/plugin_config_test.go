@@ -54,8 +54,9 @@ func TestPluginsFromOptions(t *testing.T) {
 		t.Fatalf("family plugin through the runtime host: %s %v", m.Data, err)
 	}
 
-	out, err := exec.Command(harness.Binary(t), "plugins", "ls").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "store.memory") || !strings.Contains(string(out), "api.stream") {
+	conf := harness.WriteFile(t, "plugins.conf", `plugins { seg { path: "`+seg+`" } }`)
+	out, err := exec.Command(harness.Binary(t), "plugins", "ls", "-c", conf).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "store.seg") || !strings.Contains(string(out), "store.memory") || !strings.Contains(string(out), "api.stream") {
 		t.Fatalf("hangar plugins ls: %v\n%s", err, out)
 	}
 }
