@@ -287,6 +287,9 @@ func TestHungPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(pid, syscall.SIGKILL)
+	// kill(2) returns before the stop takes effect; wait until the kernel
+	// reports the process stopped, or the plugin may still answer.
+	waitFor(t, "the process to stop", 5*time.Second, func() bool { return processStopped(pid) })
 	start := time.Now()
 	_, err = s.Load(ctx, seq)
 	if !errors.Is(err, ErrPluginUnavailable) || time.Since(start) > 2*time.Second {
@@ -299,4 +302,14 @@ func TestHungPlugin(t *testing.T) {
 	if !log.has("[WRN]", "frozen", "is down") {
 		t.Fatal("the hang was not logged")
 	}
+}
+
+// processStopped reports whether /proc says pid is stopped (state T).
+func processStopped(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && i+2 < len(b) && (b[i+2] == 'T' || b[i+2] == 't')
 }
