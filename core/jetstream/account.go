@@ -15,10 +15,9 @@ type jsAccount struct {
 	acc  *server.Account
 	name string
 
-	// mu guards streams and limits.
+	// mu guards streams.
 	mu      sync.RWMutex
 	streams map[string]*Stream
-	limits  jsapi.AccountLimits
 
 	apiTotal  atomic.Uint64
 	apiErrors atomic.Uint64
@@ -38,7 +37,6 @@ func (rt *Runtime) enableAccount(a *server.Account) *jsAccount {
 		return ja
 	}
 	ja := &jsAccount{rt: rt, acc: a, name: a.Name, streams: map[string]*Stream{}}
-	ja.limits = limitsFrom(a.JetStreamLimits())
 	rt.accounts[a.Name] = ja
 	return ja
 }
@@ -106,10 +104,10 @@ func (ja *jsAccount) streamList() []*Stream {
 	return out
 }
 
+// getLimits returns the account's current limits; they follow config
+// reloads.
 func (ja *jsAccount) getLimits() jsapi.AccountLimits {
-	ja.mu.RLock()
-	defer ja.mu.RUnlock()
-	return ja.limits
+	return limitsFrom(ja.acc.JetStreamLimits())
 }
 
 // usage sums the account's stored and reserved bytes per storage type.

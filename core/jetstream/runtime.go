@@ -233,25 +233,11 @@ func (rt *Runtime) Start(s *server.Server) error {
 	return nil
 }
 
-// accountEnabled reports whether a has JetStream: accounts with limits in
-// config, and the global account unless the config enabled JetStream only
-// for named accounts.
+// accountEnabled reports whether a has JetStream. The server decides (the
+// reference's rule, applied when accounts are configured): an account has
+// JetStream exactly when it has limits.
 func (rt *Runtime) accountEnabled(a *server.Account) bool {
-	if a == rt.srv.SystemAccount() {
-		return false
-	}
-	if a.JetStreamLimits() != nil {
-		return true
-	}
-	if a == rt.srv.GlobalAccount() {
-		for _, o := range rt.srv.Accounts() {
-			if o.JetStreamLimits() != nil {
-				return false
-			}
-		}
-		return true
-	}
-	return false
+	return a != rt.srv.SystemAccount() && a.JetStreamLimits() != nil
 }
 
 func (rt *Runtime) jsDir() string { return filepath.Join(rt.cfg.StoreDir, "jetstream") }
@@ -346,11 +332,23 @@ func (rt *Runtime) accountList() []*jsAccount {
 	return out
 }
 
-// lookupAccount returns the JetStream state of an account, or nil.
+// lookupAccount returns the JetStream state of an account, or nil. An
+// account that gained JetStream limits since start (a config reload) is
+// enabled on first use.
 func (rt *Runtime) lookupAccount(name string) *jsAccount {
 	rt.mu.RLock()
-	defer rt.mu.RUnlock()
-	return rt.accounts[name]
+	ja := rt.accounts[name]
+	rt.mu.RUnlock()
+	if ja != nil || rt.srv == nil {
+		return ja
+	}
+	if a, ok := rt.srv.LookupAccount(name); ok && rt.accountEnabled(a) {
+		ja = rt.enableAccount(a)
+		if rt.router != nil {
+			rt.router.serveAccount(a)
+		}
+	}
+	return ja
 }
 
 // recover reopens every stream the persistent backends hold.
