@@ -154,6 +154,23 @@ func (rt *Runtime) registerMonitoring() {
 		return nil
 	})
 	s.MetricsRegistry().Register(&streamCollector{rt: rt})
+	// $SYS.REQ.SERVER.PING.JSZ and friends (nats server report jetstream).
+	s.RegisterSysHandler("JSZ", true, func(acc string, body []byte) (any, error) {
+		var o struct {
+			Accounts bool   `json:"accounts"`
+			Streams  bool   `json:"streams"`
+			Consumer bool   `json:"consumer"`
+			Config   bool   `json:"config"`
+			Account  string `json:"account"`
+		}
+		if len(body) > 0 {
+			json.Unmarshal(body, &o)
+		}
+		if acc != "" {
+			o.Account, o.Accounts = acc, true
+		}
+		return rt.JSZ(o.Accounts, o.Streams || o.Consumer, o.Config, o.Account), nil
+	})
 }
 
 var (

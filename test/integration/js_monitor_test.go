@@ -72,3 +72,24 @@ func TestJSMonitoring(t *testing.T) {
 		t.Fatalf("metrics:\n%s", m)
 	}
 }
+
+// TestCLIServerReportJetStream: the nats CLI's JetStream server report,
+// which reads $SYS.REQ.SERVER.PING.JSZ in the system account.
+func TestCLIServerReportJetStream(t *testing.T) {
+	s := harness.ServerFromConfig(t, `
+jetstream { store_dir: "`+t.TempDir()+`" }
+accounts {
+  A: { jetstream: enabled, users: [{user: a, password: a}] }
+  SYS: { users: [{user: admin, password: admin}] }
+}
+system_account: SYS
+`)
+	url := strings.Replace(s.ClientURL(), "nats://", "nats://a:a@", 1)
+	harness.MustCLI(t, url, "stream", "add", "REP", "--subjects", "rep", "--storage", "memory", "--defaults")
+	harness.MustCLI(t, url, "pub", "rep", "x", "--jetstream")
+	admin := strings.Replace(s.ClientURL(), "nats://", "nats://admin:admin@", 1)
+	out := harness.MustCLI(t, admin, "server", "report", "jetstream")
+	if !strings.Contains(out, "JetStream Summary") || !strings.Contains(out, s.Name()) {
+		t.Fatalf("server report jetstream:\n%s", out)
+	}
+}
