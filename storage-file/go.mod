@@ -37,3 +37,8 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	pgregory.net/rapid v1.3.0 // indirect
 )
+
+// cockroachdb/errors (via pebble) requires a genproto from before googleapis/rpc
+// became its own module; in the workspace that version makes
+// google.golang.org/genproto/googleapis/rpc/status ambiguous for the grpc users.
+exclude google.golang.org/genproto v0.0.0-20230410155749-daa745c078e1
