@@ -159,33 +159,34 @@ func (b *block) has(seq uint64) bool {
 	return b.first != 0 && seq >= b.first && seq <= b.last && !b.del.has(seq-b.first)
 }
 
-// createBlock creates the file of a new active block and makes its name
-// durable. Blocks [voidFrom, voidTo] become void (see truncate and purge).
-func (st *fstream) createBlock(index uint32, lo uint64, voidFrom, voidTo uint32) (*block, error) {
+// createBlock creates the file of a new active block holding content (opened
+// frames, often none) and makes it durable under its name: written to a
+// temporary file, synced and renamed, so that a header that voids blocks
+// [voidFrom, voidTo] never becomes visible without the frames that replace
+// them.
+func (st *fstream) createBlock(index uint32, lo uint64, voidFrom, voidTo uint32, content []byte) (*block, error) {
 	b := &block{st: st, index: index, salt: newSalt(), lo: lo, layout: newLayout()}
 	h := fileHeader{magic: blockMagic, index: index, salt: b.salt, voidFrom: voidFrom, voidTo: voidTo, layout: b.layout}
 	if st.aead != nil {
 		h.flags, h.cipher = flagEncrypted, st.cipherID
 	}
-	hdr := h.encode()
-	f, err := st.fs().Create(b.path(), vfs.WriteCategoryUnspecified)
-	if err != nil {
+	view := append(make([]byte, 0, max(64<<10, hdrLen+len(content))), h.encode()...)
+	view = append(view, content...)
+	file := view
+	if st.aead != nil && len(content) > 0 {
+		file = sealView(view, h, st.aead)
+	}
+	if err := writeFileAtomic(st.fs(), b.path(), file); err != nil {
 		return nil, fmt.Errorf("filestore: create block: %w", err)
 	}
-	if _, err := f.WriteAt(hdr, 0); err == nil {
-		err = f.Sync()
-	}
-	if err == nil {
-		err = st.syncDir(st.msgDir())
-	}
+	f, err := st.fs().OpenReadWrite(b.path(), vfs.WriteCategoryUnspecified)
 	if err != nil {
-		_ = f.Close()
 		_ = st.fs().Remove(b.path())
 		return nil, fmt.Errorf("filestore: create block: %w", err)
 	}
 	b.f = f
-	b.view = append(make([]byte, 0, 64<<10), hdr...)
-	b.size, b.flushed, b.synced = hdrLen, hdrLen, hdrLen
+	b.view = view
+	b.size, b.flushed, b.synced = int64(len(view)), int64(len(view)), int64(len(view))
 	b.ix = newIndex()
 	b.charge()
 	return b, nil

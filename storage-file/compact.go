@@ -23,7 +23,7 @@ func (st *fstream) roll() error {
 			return err
 		}
 	}
-	nb, err := st.createBlock(st.nextIndex, st.last+1, 0, 0)
+	nb, err := st.createBlock(st.nextIndex, st.last+1, 0, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -191,15 +191,19 @@ func (st *fstream) framesNeeded(b *block) bool {
 	if b.purgeMark > 0 && older {
 		return true
 	}
-	if b.lseq > 0 && b.lseq > b.last {
-		for _, a := range st.blks {
-			if a.index > b.index && a.lseq >= b.lseq {
-				return false
-			}
+	return b.lseq > b.last && st.lastMarkNeeded(b, b.lseq)
+}
+
+// lastMarkNeeded reports whether seq, the highest sequence b's frames name,
+// is beyond every later block's: then it is where the stream's sequences
+// stand and b must keep saying so.
+func (st *fstream) lastMarkNeeded(b *block, seq uint64) bool {
+	for _, a := range st.blks {
+		if a.index > b.index && a.lseq >= seq {
+			return false
 		}
-		return true
 	}
-	return false
+	return true
 }
 
 // removeBlock drops a block and its files.
@@ -233,9 +237,14 @@ func (st *fstream) compactBlock(b *block) error {
 	)
 	walkView(view, tl, func(_ int, fr []byte) bool {
 		switch k := frameKind(fr[4]); k {
-		case kindMsg:
+		case kindMsg, kindErased:
 			seq := msgSeqOf(fr)
-			if b.has(seq) {
+			if seq >= lastMark && k == kindMsg {
+				// A removed message still marks how far sequences went.
+				lastMark, markKind = seq, kindSkip
+				markTS = int64(binary.LittleEndian.Uint64(fr[16:]))
+			}
+			if k == kindMsg && b.has(seq) {
 				if first == 0 {
 					first = seq
 				}
@@ -263,7 +272,7 @@ func (st *fstream) compactBlock(b *block) error {
 		body := appendTombBody(nil, tombs)
 		nv = appendFrame(nv, kindTomb, body, tl, st.aead == nil)
 	}
-	if lastMark > last {
+	if lastMark > last && st.lastMarkNeeded(b, lastMark) {
 		nv = appendFrame(nv, markKind, marker(lastMark, markTS), tl, st.aead == nil)
 	}
 	if purge > 0 && st.hasOlder(b) {

@@ -483,7 +483,7 @@ func (c *consumer) rewriteLocked() error {
 	putHead(fr, kindConsFull)
 	copy(fr[frameHead:], body)
 	(&sealer{aead: c.st.aead, salt: h.salt}).seal(fr, uint32(start))
-	if err := fs.MkdirAll(c.st.obsDir(), 0o755); err != nil {
+	if err := mkdirAllSync(fs, c.st.obsDir()); err != nil {
 		return err
 	}
 	if err := writeFileAtomic(fs, c.path, data); err != nil {

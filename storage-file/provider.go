@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -261,10 +262,18 @@ func (p *Provider) openStream(cfg store.StreamConfig) (*fstream, error) {
 	st.stateAt.Store(time.Now().UnixNano())
 	if exists {
 		stored, err := p.readMeta(dir, aead)
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrCorrupt):
+			// The caller's configuration replaces the damaged one.
+			p.logf("stream %s/%s: %v; using the configuration being opened", cfg.Account, cfg.Name, err)
+			if err := p.writeMeta(dir, st.cfg, aead); err != nil {
+				return nil, err
+			}
+		case err != nil:
 			return nil, err
+		default:
+			st.cfg = stored
 		}
-		st.cfg = stored
 	} else if err := p.writeMeta(dir, st.cfg, aead); err != nil {
 		return nil, err
 	}
@@ -380,6 +389,12 @@ func (p *Provider) List(context.Context) ([]store.StreamConfig, error) {
 				return nil, err
 			}
 			cfg, err := p.readMeta(dir, aead)
+			if errors.Is(err, store.ErrCorrupt) {
+				// Still list the stream, so that it is not silently
+				// forgotten: its name is all that is left.
+				p.logf("stream %s/%s: %v", acct, name, err)
+				cfg, err = store.StreamConfig{Account: acct, Name: name}, nil
+			}
 			if err != nil {
 				return nil, err
 			}

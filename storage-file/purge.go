@@ -277,15 +277,12 @@ func (st *fstream) truncate(seq uint64) error {
 		nv = appendFrame(nv, kindPurge, marker(purge, 0), tl, st.aead == nil)
 	}
 	nv = appendFrame(nv, kindSetLast, marker(seq, lastTS), tl, st.aead == nil)
-	nb, err := st.createBlock(st.nextIndex, bk.lo, bk.index, st.active().index)
+	nb, err := st.createBlock(st.nextIndex, bk.lo, bk.index, st.active().index, nv[hdrLen:])
 	if err != nil {
 		return err
 	}
 	st.nextIndex++
-	if err := st.fillBlock(nb, nv); err != nil {
-		st.dropFiles([]*block{nb})
-		return err
-	}
+	st.indexNewBlock(nb)
 	old := st.blks[k:]
 	st.blks = append(slices.Clone(st.blks[:k]), nb)
 	st.voidFiles(old)
@@ -321,26 +318,10 @@ func (st *fstream) dropAbove(b *block, seq uint64) error {
 	return nil
 }
 
-// fillBlock writes the opened frames nv (after the header) into the new
-// active block nb, makes them durable and rebuilds nb's bookkeeping from
-// them; the messages are already counted by the stream.
-func (st *fstream) fillBlock(nb *block, nv []byte) error {
-	if n := len(nv) - hdrLen; n > 0 {
-		fr, err := nb.reserve(n)
-		if err != nil {
-			return err
-		}
-		copy(fr, nv[hdrLen:])
-		nb.commitSpace(n)
-	}
-	if err := nb.flush(); err != nil {
-		return err
-	}
-	if err := nb.fsync(); err != nil {
-		return err
-	}
-	view := nb.view
-	viewEvents(view, st.trailer(), 0, func(ev *event) {
+// indexNewBlock builds the bookkeeping of a block created with frames
+// whose messages the stream already counts.
+func (st *fstream) indexNewBlock(nb *block) {
+	viewEvents(nb.view, st.trailer(), 0, func(ev *event) {
 		switch ev.kind {
 		case kindMsg:
 			st.blockAdd(nb, ev)
@@ -352,7 +333,6 @@ func (st *fstream) fillBlock(nb *block, nv []byte) error {
 			nb.purgeMark = max(nb.purgeMark, ev.seq)
 		}
 	})
-	return nil
 }
 
 // voidFiles drops blocks a void header superseded.
@@ -375,18 +355,16 @@ func (st *fstream) resetBlocks(seq uint64) error {
 	if seq == 0 {
 		lo = max(st.cfg.FirstSeq, 1)
 	}
-	nb, err := st.createBlock(st.nextIndex, lo, st.blks[0].index, st.active().index)
+	var content []byte
+	if seq > 0 {
+		content = appendFrame(nil, kindSetLast, marker(seq, 0), st.trailer(), st.aead == nil)
+	}
+	nb, err := st.createBlock(st.nextIndex, lo, st.blks[0].index, st.active().index, content)
 	if err != nil {
 		return err
 	}
 	st.nextIndex++
-	if seq > 0 {
-		nv := appendFrame(make([]byte, hdrLen), kindSetLast, marker(seq, 0), st.trailer(), st.aead == nil)
-		if err := st.fillBlock(nb, nv); err != nil {
-			st.dropFiles([]*block{nb})
-			return err
-		}
-	}
+	st.indexNewBlock(nb)
 	old := st.blks
 	st.blks = []*block{nb}
 	st.voidFiles(old)

@@ -308,7 +308,7 @@ func (st *fstream) addLost(lo, hi uint64) {
 // starts a new block when the last one is sealed or there is none.
 func (st *fstream) openActive(files map[uint32]*blockFile) error {
 	if len(st.blks) == 0 || st.active().sealed {
-		nb, err := st.createBlock(st.nextIndex, st.last+1, 0, 0)
+		nb, err := st.createBlock(st.nextIndex, st.last+1, 0, 0, nil)
 		if err != nil {
 			return err
 		}
