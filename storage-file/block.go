@@ -43,6 +43,7 @@ type block struct {
 	sealed       bool
 	compressed   bool
 	voided       bool // superseded by a void header: its frames no longer matter
+	hdrBad       bool // recovery found its header damaged
 
 	// Cache; guarded by cmu. Lock order: fstream.mu, then cmu.
 	cmu     sync.Mutex

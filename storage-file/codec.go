@@ -96,13 +96,13 @@ func openFrames(buf []byte, start int, sl *sealer) (bad []span, end int) {
 			off += n
 			continue
 		}
-		next := resync(buf, off, sl, &scratch)
+		next, n := resync(buf, off, sl, &scratch)
 		if next < 0 {
 			return bad, off
 		}
 		bad = append(bad, span{off, next})
 		markBad(buf, off, next)
-		off = next
+		off = next + n // resync opened the frame it found
 	}
 	return bad, off
 }
@@ -130,26 +130,27 @@ func tryFrame(buf []byte, off int, sl *sealer, scratch *[]byte) (int, bool) {
 // cannot make recovery quadratic.
 const resyncBudget = 64 << 20
 
-// resync finds the next intact frame after the damaged one at off, or -1.
-func resync(buf []byte, off int, sl *sealer, scratch *[]byte) int {
+// resync finds and opens the next intact frame after the damaged one at
+// off, returning its offset and length, or -1.
+func resync(buf []byte, off int, sl *sealer, scratch *[]byte) (int, int) {
 	tl := sl.trailer()
 	if n, _, ok := frameAt(buf, off, tl); ok && off+n < len(buf) {
-		if _, ok := tryFrame(buf, off+n, sl, scratch); ok {
-			return off + n
+		if m, ok := tryFrame(buf, off+n, sl, scratch); ok {
+			return off + n, m
 		}
 	}
 	budget := resyncBudget
 	for x := off + 1; x+frameHead+tl <= len(buf) && budget > 0; x++ {
 		n, k, ok := frameAt(buf, x, tl)
-		if !ok || k == kindBad || k >= kindConsFull {
+		if !ok || k == kindBad {
 			continue
 		}
 		budget -= n
-		if _, ok := tryFrame(buf, x, sl, scratch); ok {
-			return x
+		if m, ok := tryFrame(buf, x, sl, scratch); ok {
+			return x, m
 		}
 	}
-	return -1
+	return -1, 0
 }
 
 // encodeCompressed writes the sealed block whose view is view as a

@@ -33,15 +33,21 @@ func (st *fstream) recover() error {
 	}
 	st.resetMemory()
 	ok := false
+	var prior *streamState
 	if raw, err := readAll(st.fs(), st.statePath()); err == nil {
 		if s, good := st.decodeState(raw); !good {
 			st.logf("state file is damaged; rebuilding from the blocks")
 		} else if ok = st.fromState(s, files, order); !ok {
 			st.logf("state file does not match the blocks; rebuilding from the blocks")
 			st.resetMemory()
+			// Decoding again: fromState adopted the first copy's blocks.
+			prior, _ = st.decodeState(raw)
 		}
 	}
 	if !ok {
+		if prior != nil {
+			st.tombed = make(map[uint64]struct{})
+		}
 		for _, i := range order {
 			if err := st.replayBlock(files[i], i == order[len(order)-1]); err != nil {
 				return err
@@ -50,6 +56,20 @@ func (st *fstream) recover() error {
 	}
 	if err := st.openActive(files); err != nil {
 		return err
+	}
+	if prior != nil {
+		st.reconcile(prior)
+		st.tombed = nil
+	}
+	if len(st.tombs) > 0 {
+		// Deletes only a damaged block's summary or an old state file
+		// still knew: write them again.
+		if err := st.flushTombs(); err != nil {
+			return err
+		}
+		if err := st.syncActive(); err != nil {
+			return err
+		}
 	}
 	if st.hasBad.Load() {
 		st.fixBad()
@@ -214,14 +234,28 @@ func (st *fstream) fromState(s *streamState, files map[uint32]*blockFile, order 
 // from its frames.
 func (st *fstream) replayBlock(f *blockFile, last bool) error {
 	b := &block{st: st, index: f.index, salt: f.h.salt, layout: f.h.layout, lo: st.last + 1,
-		compressed: f.h.flags&flagCompressed != 0}
+		compressed: f.h.flags&flagCompressed != 0, hdrBad: !f.ok}
 	st.blks = append(st.blks, b)
-	if f.ok && (!last || b.compressed) {
-		b.sealed = true
-		if sm := st.readSummary(b); sm != nil {
+	if !last || b.compressed || !f.ok {
+		if sm := st.readSummary(b, false); sm != nil {
+			// A summary is written when a block is sealed; it lists every
+			// frame, so it also witnesses what damage took from the block.
+			b.sealed = true
 			b.size = sm.viewSize
+			damaged := !f.ok || sm.fileSize != f.size
+			if !f.ok {
+				b.salt, b.compressed = sm.salt, sm.compressed
+			}
 			for i := range sm.events {
-				st.applyEvent(b, &sm.events[i])
+				ev := &sm.events[i]
+				st.applyEvent(b, ev)
+				if damaged && ev.kind == kindTomb {
+					st.tombs = append(st.tombs, tombEntry{seq: ev.seq, subj: ev.subj, size: ev.size, class: ev.class})
+				}
+			}
+			if damaged {
+				st.logf("block %d is damaged; its summary says what it held", b.index)
+				st.noteBadBlock(b)
 			}
 			return nil
 		}
@@ -291,6 +325,38 @@ func (st *fstream) replayView(b *block, view []byte, from int, bad []span) bool 
 		st.noteBadBlock(b)
 	}
 	return true
+}
+
+// reconcile compares a rebuild with a state file that did not match (a
+// block was damaged, say). For a block that is still there with the same
+// layout, the state file is a second witness: a message it counted deleted
+// stays deleted (the tombstone that said so may be what was damaged), and a
+// message it counted live that the rebuild found neither in the block nor
+// deleted by a tombstone is lost.
+func (st *fstream) reconcile(prior *streamState) {
+	byIndex := make(map[uint32]*block, len(st.blks))
+	for _, b := range st.blks {
+		byIndex[b.index] = b
+	}
+	for _, pb := range prior.blocks {
+		b := byIndex[pb.index]
+		if b == nil || !b.hdrBad && b.layout != pb.layout || pb.first == 0 {
+			continue // gone, or compacted: its frames moved and some left rightly
+		}
+		for q := pb.first; q <= pb.last; q++ {
+			live := !pb.del.has(q - pb.first)
+			switch {
+			case !live && b.has(q):
+				if err := st.removeLive(b, q); err != nil {
+					st.logf("re-delete %d: %v", q, err)
+				}
+			case live && !b.has(q):
+				if _, gone := st.tombed[q]; !gone {
+					st.addLost(q, q)
+				}
+			}
+		}
+	}
 }
 
 // addLost records that the sequences [lo, hi] could not be recovered.

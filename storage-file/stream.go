@@ -41,7 +41,8 @@ type fstream struct {
 	badBlk map[*block]struct{}
 	hasBad atomic.Bool
 
-	tombs   []tombEntry // deletes of the current write, not yet in a frame
+	tombed  map[uint64]struct{} // during a rebuild: the sequences tombstones deleted
+	tombs   []tombEntry         // deletes of the current write, not yet in a frame
 	tombBuf []byte
 	touched []*block // sealed blocks the current write thinned
 
@@ -240,6 +241,9 @@ func (st *fstream) applyEvent(b *block, ev *event) {
 		}
 	case kindTomb:
 		b.noteTomb(ev.seq)
+		if st.tombed != nil {
+			st.tombed[ev.seq] = struct{}{}
+		}
 		st.applyDelete(ev)
 	case kindSkip:
 		st.applySkip(b, ev.seq, ev.ts, false)
@@ -287,6 +291,9 @@ func (st *fstream) purgeBlockBelow(b *block, seq uint64) uint64 {
 	for q := b.first; q <= end; q++ {
 		if b.del.has(q - b.first) {
 			continue
+		}
+		if st.tombed != nil {
+			st.tombed[q] = struct{}{}
 		}
 		if err != nil {
 			b.del.set(q - b.first)

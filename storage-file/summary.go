@@ -78,12 +78,13 @@ const idxMagic = "HNGRIDX\x01"
 // summary is a sealed block's index file: what each of its frames does,
 // without the payloads, so recovery and lookups need not read the block.
 type summary struct {
-	index    uint32
-	salt     [8]byte
-	fileSize int64
-	viewSize int64
-	names    []string
-	events   []event
+	index      uint32
+	salt       [8]byte
+	compressed bool
+	fileSize   int64
+	viewSize   int64
+	names      []string
+	events     []event
 }
 
 // encodeSummary builds the index file of a sealed block from its view.
@@ -91,6 +92,11 @@ func encodeSummary(b *block, view []byte, fileSize int64, aead cipher.AEAD) []by
 	var p []byte
 	p = binary.LittleEndian.AppendUint32(p, b.index)
 	p = append(p, b.salt[:]...)
+	if b.compressed {
+		p = append(p, 1)
+	} else {
+		p = append(p, 0)
+	}
 	p = binary.LittleEndian.AppendUint64(p, uint64(fileSize))
 	p = binary.LittleEndian.AppendUint64(p, uint64(len(view)))
 	ids := make(map[string]uint64)
@@ -147,14 +153,15 @@ func decodeSummary(raw []byte, aead cipher.AEAD) (*summary, bool) {
 		return nil, false
 	}
 	p, ok := openBlob(aead, raw[len(idxMagic):], []byte(idxMagic))
-	if !ok || len(p) < 28 {
+	if !ok || len(p) < 29 {
 		return nil, false
 	}
 	sm := &summary{index: binary.LittleEndian.Uint32(p)}
 	copy(sm.salt[:], p[4:12])
-	sm.fileSize = int64(binary.LittleEndian.Uint64(p[12:]))
-	sm.viewSize = int64(binary.LittleEndian.Uint64(p[20:]))
-	d := decoder{b: p[28:]}
+	sm.compressed = p[12] == 1
+	sm.fileSize = int64(binary.LittleEndian.Uint64(p[13:]))
+	sm.viewSize = int64(binary.LittleEndian.Uint64(p[21:]))
+	d := decoder{b: p[29:]}
 	nn := d.uvarint()
 	if nn > uint64(len(p)) {
 		return nil, false
@@ -212,24 +219,21 @@ func decodeSummary(raw []byte, aead cipher.AEAD) (*summary, bool) {
 	return sm, true
 }
 
-// writeSummary writes the index file of a sealed block. It is not synced:
-// a missing or damaged index file only costs a scan of the block.
+// writeSummary writes the index file of a sealed block, synced: besides
+// sparing recovery a scan, it witnesses what the block held should the block
+// be damaged later. Failing to write it only costs that.
 func (st *fstream) writeSummary(b *block, view []byte, fileSize int64) {
 	data := encodeSummary(b, view, fileSize, st.aead)
-	f, err := st.fs().Create(b.idxPath(), vfs.WriteCategoryUnspecified)
-	if err != nil {
-		st.logf("write index of block %d: %v", b.index, err)
-		return
-	}
-	if _, err := f.Write(data); err != nil {
+	if err := writeFileAtomic(st.fs(), b.idxPath(), data); err != nil {
 		st.logf("write index of block %d: %v", b.index, err)
 	}
-	_ = f.Close()
 }
 
 // readSummary reads and checks the index file of b against the block file
-// it describes; nil when missing, damaged or stale.
-func (st *fstream) readSummary(b *block) *summary {
+// it describes; nil when missing, damaged or stale. Unless strict, a
+// block file whose size differs (damaged) still gets its summary, when the
+// salts agree or the block's header is unreadable.
+func (st *fstream) readSummary(b *block, strict bool) *summary {
 	raw, err := readAll(st.fs(), b.idxPath())
 	if err != nil {
 		return nil
@@ -239,9 +243,14 @@ func (st *fstream) readSummary(b *block) *summary {
 		st.logf("index file of block %d is damaged; scanning the block instead", b.index)
 		return nil
 	}
-	fi, err := st.fs().Stat(b.path())
-	if err != nil || sm.index != b.index || sm.salt != b.salt || sm.fileSize != fi.Size() {
+	if sm.index != b.index || !b.hdrBad && sm.salt != b.salt {
 		return nil
+	}
+	if strict {
+		fi, err := st.fs().Stat(b.path())
+		if err != nil || sm.fileSize != fi.Size() {
+			return nil
+		}
 	}
 	return sm
 }
@@ -251,7 +260,7 @@ func (st *fstream) readIndexFile(b *block) *blkIndex {
 	if !b.sealed {
 		return nil
 	}
-	sm := st.readSummary(b)
+	sm := st.readSummary(b, true)
 	if sm == nil {
 		return nil
 	}
