@@ -235,8 +235,15 @@ func (b *block) flush() error {
 		return b.ferr
 	}
 	if b.f == nil {
+		// Nothing to write, unless frames were appended to a block whose
+		// file is gone: say so rather than let a committer wait forever.
+		var err error
+		if b.view != nil && int64(len(b.view)) > b.flushed && !b.voided {
+			err = fmt.Errorf("%w: block %d is not open for writing", store.ErrClosed, b.index)
+			b.ferr = err
+		}
 		b.cmu.Unlock()
-		return nil
+		return err
 	}
 	off := b.flushed
 	data := b.view[off:len(b.view)]

@@ -542,8 +542,32 @@ func (st *fstream) rebuildDerived() {
 
 // reload drops the in-memory state and recovers it from disk, after a
 // write failed and memory may hold frames the files lack. mu held.
+//
+// The new state is built aside and swapped in only when complete, so that a
+// reload that fails too (the disk is still full) leaves readers the state
+// they had.
 func (st *fstream) reload() error {
 	st.logf("reloading after a write failure: %v", st.failure())
+	nst := &fstream{p: st.p, dir: st.dir, cfg: st.cfg, aead: st.aead, cipherID: st.cipherID,
+		blockSize: st.blockSize, subjs: newSubjects(), cons: st.cons}
+	if err := nst.recover(); err != nil {
+		for _, b := range nst.blks {
+			b.release()
+		}
+		return err // still failed: the next write tries again
+	}
+	old := st.blks
+	st.blks, st.nextIndex = nst.blks, nst.nextIndex
+	st.first, st.last, st.lastTime = nst.first, nst.last, nst.lastTime
+	st.nmsgs, st.nbytes, st.subjs, st.lost = nst.nmsgs, nst.nbytes, nst.subjs, nst.lost
+	st.tombs, st.touched = nil, nil
+	for _, b := range st.blks {
+		b.st = st
+	}
+	for _, b := range old {
+		b.release()
+	}
 	st.failed.Store(nil)
-	return st.recover()
+	st.changes.Add(1)
+	return nil
 }
