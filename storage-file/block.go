@@ -70,16 +70,20 @@ type blkIndex struct {
 	metas []uint32 // accounted size and TTL class, see metaOf
 	names []string
 	ids   map[string]uint32
+	hint  int // expected number of messages, for the first allocation
 
-	mu     sync.Mutex // guards mcache
-	mcache []matchCache
+	mu     sync.Mutex // guards mcache and bySid against readers building them
+	mcache map[string]matchCache // by filter set
+	bySid  [][]uint32 // per subject id, its slots ascending; nil until asked
 }
 
 // matchCache remembers which subjects of a block a wildcard filter set
-// matches, so that a consumer's repeated reads do not match them again.
+// matches, so that a consumer's repeated reads do not match them again. n is
+// the number of subjects it was computed for: appends add subjects.
 type matchCache struct {
-	key string
-	res []bool
+	n     int
+	small [4]uint64
+	res   []bool
 }
 
 func newIndex() *blkIndex { return &blkIndex{ids: make(map[string]uint32)} }
@@ -98,14 +102,56 @@ func (ix *blkIndex) sid(subj string) uint32 {
 // put records the frame of seq; first is the block's first sequence.
 func (ix *blkIndex) put(first, seq uint64, off uint32, subj string, meta uint32) {
 	i := int(seq - first)
+	if ix.offs == nil && ix.hint > 0 {
+		ix.offs = make([]uint32, 0, ix.hint)
+		ix.sids = make([]uint32, 0, ix.hint)
+		ix.metas = make([]uint32, 0, ix.hint)
+	}
 	for len(ix.offs) < i {
 		ix.offs = append(ix.offs, 0)
 		ix.sids = append(ix.sids, 0)
 		ix.metas = append(ix.metas, 0)
 	}
+	id := ix.sid(subj)
 	ix.offs = append(ix.offs, off)
-	ix.sids = append(ix.sids, ix.sid(subj))
+	ix.sids = append(ix.sids, id)
 	ix.metas = append(ix.metas, meta)
+	if ix.bySid != nil {
+		// Appends happen under the stream's write lock: no reader is here.
+		for len(ix.bySid) <= int(id) {
+			ix.bySid = append(ix.bySid, nil)
+		}
+		ix.bySid[id] = append(ix.bySid[id], uint32(i))
+	}
+}
+
+// slots returns the slots of subject id, ascending, building the lists of
+// every subject on first use.
+func (ix *blkIndex) slots(id uint32) []uint32 {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.bySid == nil {
+		counts := make([]int, len(ix.names))
+		for i, o := range ix.offs {
+			if o != 0 {
+				counts[ix.sids[i]]++
+			}
+		}
+		by := make([][]uint32, len(ix.names))
+		for i := range by {
+			by[i] = make([]uint32, 0, counts[i])
+		}
+		for i, o := range ix.offs {
+			if o != 0 {
+				by[ix.sids[i]] = append(by[ix.sids[i]], uint32(i))
+			}
+		}
+		ix.bySid = by
+	}
+	if int(id) >= len(ix.bySid) {
+		return nil
+	}
+	return ix.bySid[id]
 }
 
 // at returns the offset, subject and meta of seq, with ok false when the
@@ -140,7 +186,7 @@ func metaSize(m uint32) uint64 { return uint64(m & metaSizeMask) }
 func metaTTL(m uint32) uint32  { return m >> 30 }
 
 func (ix *blkIndex) memSize() int64 {
-	n := int64(len(ix.offs)*12 + len(ix.names)*24)
+	n := int64(len(ix.offs)*16 + len(ix.names)*48)
 	for _, s := range ix.names {
 		n += int64(len(s)) + 16
 	}
@@ -206,7 +252,9 @@ func (b *block) reserve(n int) ([]byte, error) {
 	}
 	l := len(b.view)
 	if cap(b.view)-l < n {
-		c := max(2*cap(b.view), l+n)
+		// Grow by eight: a busy block reaches its full size in two copies,
+		// while a quiet stream's block stays small.
+		c := max(8*cap(b.view), l+n)
 		if lim := int(b.st.blockSize) + n; c > lim && l+n <= lim {
 			c = lim
 		}

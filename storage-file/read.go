@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/hangar-mq/hangar/core/store"
@@ -30,7 +31,11 @@ func newFilterSet(filters []string) (filterSet, error) {
 		}
 	}
 	if !fs.all && !fs.literal {
-		fs.key = strings.Join(filters, "\x00")
+		if len(filters) == 1 {
+			fs.key = filters[0]
+		} else {
+			fs.key = strings.Join(filters, "\x00")
+		}
 	}
 	return fs, nil
 }
@@ -51,21 +56,48 @@ func (fs *filterSet) match(subj string) bool {
 }
 
 // blockMatch answers, for one block's index, whether a subject id matches
-// a filter set.
+// a filter set. Small sets of ids live inline, so a read allocates nothing.
 type blockMatch struct {
-	all  bool
-	sids []uint32 // literal filters present in the block
-	res  []bool   // wildcard filters: by subject id
+	all   bool
+	nlit  int       // literal filters present in the block: lit[:nlit], or sids
+	lit   [4]uint32 //
+	sids  []uint32
+	small [4]uint64 // wildcard filters over at most 256 subjects: a bit per id
+	res   []bool    // wildcard filters over more: cached per index
+	wild  bool
 }
 
-func (m *blockMatch) none() bool { return !m.all && m.sids == nil && m.res == nil }
+func (m *blockMatch) none() bool {
+	switch {
+	case m.all:
+		return false
+	case m.wild:
+		return m.res == nil && m.small == [4]uint64{}
+	}
+	return m.nlit == 0 && m.sids == nil
+}
+
+// single returns the only literal subject id of the set, if it has one.
+func (m *blockMatch) single() (uint32, bool) {
+	if !m.all && !m.wild && m.nlit == 1 {
+		return m.lit[0], true
+	}
+	return 0, false
+}
 
 func (m *blockMatch) match(sid uint32) bool {
 	switch {
 	case m.all:
 		return true
-	case m.res != nil:
+	case m.wild && m.res != nil:
 		return m.res[sid]
+	case m.wild:
+		return sid < 256 && m.small[sid>>6]&(1<<(sid&63)) != 0
+	}
+	for _, s := range m.lit[:m.nlit] {
+		if s == sid {
+			return true
+		}
 	}
 	for _, s := range m.sids {
 		if s == sid {
@@ -75,45 +107,53 @@ func (m *blockMatch) match(sid uint32) bool {
 	return false
 }
 
-// matcher returns the block match of fs, caching wildcard results in the
-// index.
+// matcher returns the block match of fs.
 func (ix *blkIndex) matcher(fs *filterSet) blockMatch {
 	if fs.all {
 		return blockMatch{all: true}
 	}
+	var m blockMatch
 	if fs.literal {
-		var m blockMatch
 		for _, f := range fs.filters {
 			if id, ok := ix.ids[f]; ok {
-				m.sids = append(m.sids, id)
+				if m.nlit < len(m.lit) {
+					m.lit[m.nlit] = id
+					m.nlit++
+				} else {
+					m.sids = append(m.sids, id)
+				}
 			}
 		}
 		return m
 	}
+	m.wild = true
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	for i := range ix.mcache {
-		if c := &ix.mcache[i]; c.key == fs.key && len(c.res) == len(ix.names) {
-			return blockMatch{res: c.res}
+	if c, ok := ix.mcache[fs.key]; ok && c.n == len(ix.names) {
+		m.small, m.res = c.small, c.res
+		return m
+	}
+	c := matchCache{n: len(ix.names)}
+	if len(ix.names) <= 256 {
+		for i, n := range ix.names {
+			if fs.match(n) {
+				c.small[i>>6] |= 1 << (i & 63)
+			}
+		}
+	} else {
+		res := make([]bool, len(ix.names))
+		for i, n := range ix.names {
+			if res[i] = fs.match(n); res[i] {
+				c.res = res
+			}
 		}
 	}
-	res := make([]bool, len(ix.names))
-	anyMatch := false
-	for i, n := range ix.names {
-		res[i] = fs.match(n)
-		anyMatch = anyMatch || res[i]
+	if ix.mcache == nil || len(ix.mcache) >= 128 {
+		ix.mcache = make(map[string]matchCache)
 	}
-	if !anyMatch {
-		res = nil
-	}
-	if len(ix.mcache) >= 4 {
-		ix.mcache = ix.mcache[1:]
-	}
-	ix.mcache = append(ix.mcache, matchCache{key: fs.key, res: res})
-	if res == nil {
-		return blockMatch{}
-	}
-	return blockMatch{res: res}
+	ix.mcache[fs.key] = c
+	m.small, m.res = c.small, c.res
+	return m
 }
 
 // narrow shrinks [from, to] with the subject index when the filters are
@@ -163,6 +203,13 @@ func (st *fstream) scan(fs *filterSet, from, to uint64, fn func(b *block, q uint
 			if m = ix.matcher(fs); m.none() {
 				continue
 			}
+			if id, ok := m.single(); ok {
+				// One literal subject: walk its slots only.
+				if !st.scanSlots(b, ix.slots(id), lo, hi, fn) {
+					return nil
+				}
+				continue
+			}
 		}
 		for j := b.del.nextClear(lo, hi+1); j <= hi; j = b.del.nextClear(j+1, hi+1) {
 			if ix != nil && (j >= uint64(len(ix.offs)) || ix.offs[j] == 0 || !m.match(ix.sids[j])) {
@@ -202,6 +249,12 @@ func (st *fstream) scanBack(fs *filterSet, from, to uint64, fn func(b *block, q 
 			if m = ix.matcher(fs); m.none() {
 				continue
 			}
+			if id, ok := m.single(); ok {
+				if !st.scanSlotsBack(b, ix.slots(id), lo, hi, fn) {
+					return nil
+				}
+				continue
+			}
 		}
 		for j := b.del.prevClear(hi); j >= int64(lo); j = b.del.prevClear(uint64(j - 1)) {
 			u := uint64(j)
@@ -216,6 +269,29 @@ func (st *fstream) scanBack(fs *filterSet, from, to uint64, fn func(b *block, q 
 		}
 	}
 	return nil
+}
+
+// scanSlots calls fn for the live slots of list within [lo, hi], in order,
+// and reports whether to go on.
+func (st *fstream) scanSlots(b *block, list []uint32, lo, hi uint64, fn func(b *block, q uint64) bool) bool {
+	i := sort.Search(len(list), func(i int) bool { return uint64(list[i]) >= lo })
+	for ; i < len(list) && uint64(list[i]) <= hi; i++ {
+		if j := uint64(list[i]); !b.del.has(j) && !fn(b, b.first+j) {
+			return false
+		}
+	}
+	return true
+}
+
+// scanSlotsBack is scanSlots in descending order.
+func (st *fstream) scanSlotsBack(b *block, list []uint32, lo, hi uint64, fn func(b *block, q uint64) bool) bool {
+	i := sort.Search(len(list), func(i int) bool { return uint64(list[i]) > hi }) - 1
+	for ; i >= 0 && uint64(list[i]) >= lo; i-- {
+		if j := uint64(list[i]); !b.del.has(j) && !fn(b, b.first+j) {
+			return false
+		}
+	}
+	return true
 }
 
 // msgAt loads live message q of b. A damaged frame is reported as lost and
@@ -368,8 +444,35 @@ func (st *fstream) LoadNext(_ context.Context, filters []string, start uint64) (
 	return st.nextMsg(&fs, start)
 }
 
-// LoadLast implements store.Reader.
-func (st *fstream) LoadLast(_ context.Context, subj string) (store.Msg, error) {
+// LoadLast implements store.Reader. A literal subject's last message comes
+// straight from the subject index, the KV get path.
+func (st *fstream) LoadLast(ctx context.Context, subj string) (store.Msg, error) {
+	if subj != "" && subject.ValidLiteral(subj) {
+		if err := st.lockR(); err != nil {
+			return store.Msg{}, err
+		}
+		e := st.subjs.get(subj)
+		if e == nil {
+			st.mu.RUnlock()
+			return store.Msg{}, fmt.Errorf("%w: no message on %q", store.ErrNotFound, subj)
+		}
+		if e.stale&staleLast == 0 {
+			if b, _ := st.blockFor(e.last); b != nil && b.has(e.last) {
+				m, err := st.msgAt(b, e.last, false)
+				st.mu.RUnlock()
+				if err == nil || !store.IsMissing(err) {
+					return m, err
+				}
+				return st.loadLast(ctx, subj)
+			}
+		}
+		st.mu.RUnlock()
+	}
+	return st.loadLast(ctx, subj)
+}
+
+// loadLast is LoadLast by a backward scan.
+func (st *fstream) loadLast(_ context.Context, subj string) (store.Msg, error) {
 	var filters []string
 	if subj != "" {
 		filters = []string{subj}

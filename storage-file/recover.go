@@ -287,6 +287,7 @@ func (st *fstream) replayView(b *block, view []byte, from int, bad []span) bool 
 		})
 	}
 	var prev uint64
+	var ev event
 	gap := false
 	for off := hdrLen; off+frameHead <= len(view); {
 		n := int(getU32(view[off:]))
@@ -303,7 +304,7 @@ func (st *fstream) replayView(b *block, view []byte, from int, bad []span) bool 
 				prev = msgSeqOf(fr)
 			}
 		default:
-			frameEvents(fr, off, tl, func(ev *event) {
+			frameEvents(fr, off, tl, &ev, func(ev *event) {
 				if ev.kind == kindMsg || ev.kind == kindErased {
 					if gap && ev.seq > prev+1 {
 						st.addLost(prev+1, ev.seq-1)

@@ -125,6 +125,10 @@ func (st *fstream) blockAdd(b *block, ev *event) uint64 {
 	seq := ev.seq
 	if b.first == 0 {
 		b.first, b.last, b.tsFirst = seq, seq, ev.ts
+		if b.ix != nil && !b.sealed && ev.flen > 0 {
+			// A block of messages like its first one holds about this many.
+			b.ix.hint = int(min(st.blockSize/int64(ev.flen)+1, 1<<16))
+		}
 	} else {
 		if seq > b.last+1 {
 			b.del.setRange(b.last+1-b.first, seq-1-b.first)

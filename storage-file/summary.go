@@ -23,17 +23,19 @@ type event struct {
 // viewEvents calls fn for the events of the frames of view at or after
 // offset from. Subjects alias the view.
 func viewEvents(view []byte, tl int, from int, fn func(ev *event)) {
+	var ev event
 	walkView(view, tl, func(off int, fr []byte) bool {
 		if off >= from {
-			frameEvents(fr, off, tl, fn)
+			frameEvents(fr, off, tl, &ev, fn)
 		}
 		return true
 	})
 }
 
-// frameEvents calls fn for the events of one opened frame at off.
-func frameEvents(fr []byte, off int, tl int, fn func(ev *event)) {
-	ev := event{kind: frameKind(fr[4]), off: uint32(off), flen: uint32(len(fr))}
+// frameEvents calls fn for the events of one opened frame at off, using
+// ev as scratch.
+func frameEvents(fr []byte, off int, tl int, ev *event, fn func(ev *event)) {
+	*ev = event{kind: frameKind(fr[4]), off: uint32(off), flen: uint32(len(fr))}
 	body := fr[frameHead : len(fr)-tl]
 	switch ev.kind {
 	case kindMsg:
@@ -44,22 +46,22 @@ func frameEvents(fr []byte, off int, tl int, fn func(ev *event)) {
 		ev.seq, ev.ts, ev.ttl = m.seq, m.ts, m.ttl
 		ev.subj = unsafeString(m.subj)
 		ev.hlen, ev.dlen = uint32(len(m.hdr)), uint32(len(m.data))
-		fn(&ev)
+		fn(ev)
 	case kindErased:
 		if len(body) >= 8 {
 			ev.seq = binary.LittleEndian.Uint64(body)
-			fn(&ev)
+			fn(ev)
 		}
 	case kindSkip, kindSetLast:
 		if len(body) >= 16 {
 			ev.seq = binary.LittleEndian.Uint64(body)
 			ev.ts = int64(binary.LittleEndian.Uint64(body[8:]))
-			fn(&ev)
+			fn(ev)
 		}
 	case kindPurge:
 		if len(body) >= 8 {
 			ev.seq = binary.LittleEndian.Uint64(body)
-			fn(&ev)
+			fn(ev)
 		}
 	case kindTomb:
 		ents, ok := parseTombBody(body)
@@ -68,7 +70,7 @@ func frameEvents(fr []byte, off int, tl int, fn func(ev *event)) {
 		}
 		for _, e := range ents {
 			ev.seq, ev.subj, ev.size, ev.class = e.seq, e.subj, e.size, e.class
-			fn(&ev)
+			fn(ev)
 		}
 	}
 }
@@ -87,9 +89,54 @@ type summary struct {
 	events     []event
 }
 
-// encodeSummary builds the index file of a sealed block from its view.
+// encodeSummary builds the index file of a sealed block from its view, in
+// one pass: the events as they come, the subject table they refer to ahead
+// of them.
 func encodeSummary(b *block, view []byte, fileSize int64, aead cipher.AEAD) []byte {
-	var p []byte
+	ids := make(map[string]uint64)
+	var names []string
+	sid := func(subj string) uint64 {
+		id, ok := ids[subj]
+		if !ok {
+			id = uint64(len(names))
+			ids[subj] = id
+			names = append(names, subj)
+		}
+		return id
+	}
+	ep := make([]byte, 0, len(view)/8)
+	var (
+		nev     uint64
+		prevOff uint32
+		prevSeq uint64
+		prevTS  int64
+	)
+	viewEvents(view, b.trailer(), 0, func(ev *event) {
+		nev++
+		ep = append(ep, byte(ev.kind))
+		ep = binary.AppendUvarint(ep, uint64(ev.off-prevOff))
+		ep = binary.AppendUvarint(ep, uint64(ev.flen))
+		prevOff = ev.off
+		switch ev.kind {
+		case kindMsg:
+			ep = binary.AppendVarint(ep, int64(ev.seq-prevSeq))
+			ep = binary.AppendVarint(ep, ev.ts-prevTS)
+			prevSeq, prevTS = ev.seq, ev.ts
+			ep = binary.AppendUvarint(ep, sid(ev.subj))
+			ep = binary.AppendUvarint(ep, uint64(ev.hlen))
+			ep = binary.AppendUvarint(ep, uint64(ev.dlen))
+			ep = binary.AppendVarint(ep, ev.ttl)
+		case kindTomb:
+			ep = binary.AppendUvarint(ep, ev.seq)
+			ep = binary.AppendUvarint(ep, sid(ev.subj))
+			ep = binary.AppendUvarint(ep, uint64(ev.size))
+			ep = binary.AppendUvarint(ep, uint64(ev.class))
+		default:
+			ep = binary.AppendUvarint(ep, ev.seq)
+			ep = binary.AppendVarint(ep, ev.ts)
+		}
+	})
+	p := make([]byte, 0, 64+len(ep)+len(names)*16)
 	p = binary.LittleEndian.AppendUint32(p, b.index)
 	p = append(p, b.salt[:]...)
 	if b.compressed {
@@ -99,51 +146,13 @@ func encodeSummary(b *block, view []byte, fileSize int64, aead cipher.AEAD) []by
 	}
 	p = binary.LittleEndian.AppendUint64(p, uint64(fileSize))
 	p = binary.LittleEndian.AppendUint64(p, uint64(len(view)))
-	ids := make(map[string]uint64)
-	var names []string
-	var evs []event
-	viewEvents(view, b.trailer(), 0, func(ev *event) {
-		if ev.subj != "" {
-			if _, ok := ids[ev.subj]; !ok {
-				ids[ev.subj] = uint64(len(names))
-				names = append(names, ev.subj)
-			}
-		}
-		evs = append(evs, *ev)
-	})
 	p = binary.AppendUvarint(p, uint64(len(names)))
 	for _, n := range names {
-		p = appendBytes(p, []byte(n))
+		p = binary.AppendUvarint(p, uint64(len(n)))
+		p = append(p, n...)
 	}
-	p = binary.AppendUvarint(p, uint64(len(evs)))
-	var prevOff uint32
-	var prevSeq uint64
-	var prevTS int64
-	for i := range evs {
-		ev := &evs[i]
-		p = append(p, byte(ev.kind))
-		p = binary.AppendUvarint(p, uint64(ev.off-prevOff))
-		p = binary.AppendUvarint(p, uint64(ev.flen))
-		prevOff = ev.off
-		switch ev.kind {
-		case kindMsg:
-			p = binary.AppendVarint(p, int64(ev.seq-prevSeq))
-			p = binary.AppendVarint(p, ev.ts-prevTS)
-			prevSeq, prevTS = ev.seq, ev.ts
-			p = binary.AppendUvarint(p, ids[ev.subj])
-			p = binary.AppendUvarint(p, uint64(ev.hlen))
-			p = binary.AppendUvarint(p, uint64(ev.dlen))
-			p = binary.AppendVarint(p, ev.ttl)
-		case kindTomb:
-			p = binary.AppendUvarint(p, ev.seq)
-			p = binary.AppendUvarint(p, ids[ev.subj])
-			p = binary.AppendUvarint(p, uint64(ev.size))
-			p = binary.AppendUvarint(p, uint64(ev.class))
-		default:
-			p = binary.AppendUvarint(p, ev.seq)
-			p = binary.AppendVarint(p, ev.ts)
-		}
-	}
+	p = binary.AppendUvarint(p, nev)
+	p = append(p, ep...)
 	return append([]byte(idxMagic), sealBlob(aead, p, []byte(idxMagic))...)
 }
 
