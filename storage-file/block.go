@@ -72,9 +72,9 @@ type blkIndex struct {
 	ids   map[string]uint32
 	hint  int // expected number of messages, for the first allocation
 
-	mu     sync.Mutex // guards mcache and bySid against readers building them
+	mu     sync.Mutex            // guards mcache and bySid against readers building them
 	mcache map[string]matchCache // by filter set
-	bySid  [][]uint32 // per subject id, its slots ascending; nil until asked
+	bySid  [][]uint32            // per subject id, its slots ascending; nil until asked
 }
 
 // matchCache remembers which subjects of a block a wildcard filter set
