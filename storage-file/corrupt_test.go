@@ -67,7 +67,7 @@ func newDamageFixture(t *testing.T, params Params, compress, closed bool) *damag
 		b, _ := s.blockFor(m.Seq)
 		f.blockOf[m.Seq] = b.path()
 	}
-	if len(s.blksSnapshot()) < 5 {
+	if len(s.blks) < 5 {
 		t.Fatalf("fixture spans %d blocks", len(s.blks))
 	}
 	if closed {
@@ -81,8 +81,6 @@ func newDamageFixture(t *testing.T, params Params, compress, closed bool) *damag
 	}
 	return f
 }
-
-func (s *fstream) blksSnapshot() []*block { return s.blocksOf() }
 
 // files lists the fixture's data files: blocks, summaries, the state file,
 // the meta file and the consumer log.

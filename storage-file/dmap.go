@@ -119,8 +119,3 @@ func (d *dmap) countSet(lo, hi uint64) uint64 {
 	}
 	return n
 }
-
-// clone returns a copy.
-func (d *dmap) clone() dmap {
-	return dmap{words: append([]uint64(nil), d.words...), n: d.n}
-}

@@ -10,8 +10,8 @@ import (
 // Expire implements store.Writer. Blocks keep the count and earliest
 // expiry of their TTL messages and the count of the messages max age
 // governs, so Expire reads only the blocks that can hold an expired message.
-func (st *fstream) Expire(_ context.Context, now int64) (store.ExpireResult, error) {
-	if err := st.lockW(); err != nil {
+func (st *fstream) Expire(ctx context.Context, now int64) (store.ExpireResult, error) {
+	if err := st.lockWCtx(ctx); err != nil {
 		return store.ExpireResult{}, err
 	}
 	var res store.ExpireResult

@@ -71,8 +71,7 @@ type fileHeader struct {
 	// layout names the arrangement of the frames: compression keeps it (the
 	// opened frames keep their offsets), a rewrite that moves frames changes
 	// it, so a state file knows whether its offsets still hold.
-	layout     uint32
-	headerGood bool
+	layout uint32
 }
 
 func (h *fileHeader) encode() []byte {
@@ -100,7 +99,6 @@ func decodeHeader(b []byte, magic string) (fileHeader, bool) {
 	h.voidFrom = binary.LittleEndian.Uint32(b[24:])
 	h.voidTo = binary.LittleEndian.Uint32(b[28:])
 	h.layout = binary.LittleEndian.Uint32(b[32:])
-	h.headerGood = true
 	return h, true
 }
 
@@ -382,16 +380,6 @@ func (d *decoder) bytes() []byte {
 	}
 	v := d.b[:n:n]
 	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) u64() uint64 {
-	if d.err || len(d.b) < 8 {
-		d.err = true
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(d.b)
-	d.b = d.b[8:]
 	return v
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"testing"
 
@@ -127,5 +126,3 @@ func walkFiles(fs vfs.FS, dir string) []string {
 	}
 	return out
 }
-
-var _ = io.EOF

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"sort"
 
 	"github.com/hangar-mq/hangar/core/store"
@@ -113,11 +112,4 @@ func (st *fstream) Delete(context.Context) error {
 		delete(p.streams, k)
 	}
 	return p.removeDir(st.dir)
-}
-
-// blocksOf lists the stream's blocks, for tests and diagnostics.
-func (st *fstream) blocksOf() []*block {
-	st.mu.RLock()
-	defer st.mu.RUnlock()
-	return slices.Clone(st.blks)
 }

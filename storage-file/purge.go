@@ -13,11 +13,11 @@ import (
 )
 
 // Purge implements store.Writer.
-func (st *fstream) Purge(_ context.Context, req store.PurgeRequest) (uint64, error) {
+func (st *fstream) Purge(ctx context.Context, req store.PurgeRequest) (uint64, error) {
 	if req.Subject != "" && !subject.Valid(req.Subject) {
 		return 0, fmt.Errorf("%w: purge subject %q", store.ErrInvalid, req.Subject)
 	}
-	if err := st.lockW(); err != nil {
+	if err := st.lockWCtx(ctx); err != nil {
 		return 0, err
 	}
 	var n uint64
@@ -191,8 +191,8 @@ func (st *fstream) dropBelow(cut uint64) (uint64, error) {
 }
 
 // Compact implements store.Writer.
-func (st *fstream) Compact(_ context.Context, seq uint64) (uint64, error) {
-	if err := st.lockW(); err != nil {
+func (st *fstream) Compact(ctx context.Context, seq uint64) (uint64, error) {
+	if err := st.lockWCtx(ctx); err != nil {
 		return 0, err
 	}
 	var n uint64
@@ -216,8 +216,8 @@ func (st *fstream) Compact(_ context.Context, seq uint64) (uint64, error) {
 }
 
 // Truncate implements store.Writer.
-func (st *fstream) Truncate(_ context.Context, seq uint64) error {
-	if err := st.lockW(); err != nil {
+func (st *fstream) Truncate(ctx context.Context, seq uint64) error {
+	if err := st.lockWCtx(ctx); err != nil {
 		return err
 	}
 	return st.unlockCommit(func() error { return st.truncate(seq) })

@@ -203,8 +203,3 @@ func (ss *subjects) each(fn func(name string, e *subjEntry) bool) {
 		}
 	}
 }
-
-// memSize estimates the bytes the index holds.
-func (ss *subjects) memSize() int {
-	return len(ss.arena) + len(ss.ents)*int(unsafe.Sizeof(subjEntry{})) + len(ss.table)*16
-}

@@ -26,13 +26,14 @@ type syncer struct {
 	mu      sync.Mutex // guards the fields below; taken before no other lock
 	cond    sync.Cond
 	dirty   map[syncable]struct{}
+	spare   map[syncable]struct{} // the other map, reused round after round
 	leading bool
 	rounds  uint64 // completed rounds, for tests and stats
 	fsyncs  uint64
 }
 
 func newSyncer() *syncer {
-	s := &syncer{dirty: make(map[syncable]struct{})}
+	s := &syncer{dirty: make(map[syncable]struct{}), spare: make(map[syncable]struct{})}
 	s.cond.L = &s.mu
 	return s
 }
@@ -53,13 +54,15 @@ func (s *syncer) commit(f syncable, pos int64) error {
 		}
 		s.leading = true
 		batch := s.dirty
-		s.dirty = make(map[syncable]struct{}, len(batch))
+		s.dirty, s.spare = s.spare, nil
 		s.mu.Unlock()
 		syncAll(batch)
 		s.mu.Lock()
 		s.leading = false
 		s.rounds++
 		s.fsyncs += uint64(len(batch))
+		clear(batch)
+		s.spare = batch
 		s.cond.Broadcast()
 	}
 }

@@ -34,6 +34,15 @@ func (st *fstream) lockW() error {
 	return nil
 }
 
+// lockWCtx is lockW for a caller whose context may be done already: a
+// write that has not started honours cancellation.
+func (st *fstream) lockWCtx(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return st.lockW()
+}
+
 // fail records a write failure: the stream reloads its state from disk
 // before the next write, as memory may hold frames the file lacks.
 func (st *fstream) fail(err error) {
@@ -302,8 +311,8 @@ func (st *fstream) trimSubject(subj string, limit uint64) error {
 }
 
 // Store implements store.Writer.
-func (st *fstream) Store(_ context.Context, subj string, hdr, data []byte, ttl int64) (uint64, int64, error) {
-	if err := st.lockW(); err != nil {
+func (st *fstream) Store(ctx context.Context, subj string, hdr, data []byte, ttl int64) (uint64, int64, error) {
+	if err := st.lockWCtx(ctx); err != nil {
 		return 0, 0, err
 	}
 	if err := st.check(subj, hdr, data, ttl); err != nil {
@@ -332,8 +341,8 @@ func (st *fstream) Store(_ context.Context, subj string, hdr, data []byte, ttl i
 }
 
 // StoreBatch implements store.Writer.
-func (st *fstream) StoreBatch(_ context.Context, msgs []store.NewMsg) ([]store.StoreResult, error) {
-	if err := st.lockW(); err != nil {
+func (st *fstream) StoreBatch(ctx context.Context, msgs []store.NewMsg) ([]store.StoreResult, error) {
+	if err := st.lockWCtx(ctx); err != nil {
 		return nil, err
 	}
 	res := make([]store.StoreResult, len(msgs))
@@ -377,8 +386,8 @@ func (st *fstream) StoreBatch(_ context.Context, msgs []store.NewMsg) ([]store.S
 }
 
 // StoreRaw implements store.Writer.
-func (st *fstream) StoreRaw(_ context.Context, m store.Msg) error {
-	if err := st.lockW(); err != nil {
+func (st *fstream) StoreRaw(ctx context.Context, m store.Msg) error {
+	if err := st.lockWCtx(ctx); err != nil {
 		return err
 	}
 	if m.Seq != 0 && m.Seq != st.last+1 {
@@ -418,8 +427,8 @@ func (st *fstream) unlockCommit(change func() error) error {
 }
 
 // Skip implements store.Writer.
-func (st *fstream) Skip(_ context.Context, seq uint64) (uint64, error) {
-	if err := st.lockW(); err != nil {
+func (st *fstream) Skip(ctx context.Context, seq uint64) (uint64, error) {
+	if err := st.lockWCtx(ctx); err != nil {
 		return 0, err
 	}
 	next := st.last + 1
@@ -432,8 +441,8 @@ func (st *fstream) Skip(_ context.Context, seq uint64) (uint64, error) {
 }
 
 // SkipMsgs implements store.Writer.
-func (st *fstream) SkipMsgs(_ context.Context, seq, n uint64) error {
-	if err := st.lockW(); err != nil {
+func (st *fstream) SkipMsgs(ctx context.Context, seq, n uint64) error {
+	if err := st.lockWCtx(ctx); err != nil {
 		return err
 	}
 	if seq != st.last+1 {
@@ -449,8 +458,8 @@ func (st *fstream) SkipMsgs(_ context.Context, seq, n uint64) error {
 }
 
 // Remove implements store.Writer.
-func (st *fstream) Remove(_ context.Context, seq uint64) error {
-	if err := st.lockW(); err != nil {
+func (st *fstream) Remove(ctx context.Context, seq uint64) error {
+	if err := st.lockWCtx(ctx); err != nil {
 		return err
 	}
 	b, _ := st.blockFor(seq)
@@ -465,8 +474,8 @@ func (st *fstream) Remove(_ context.Context, seq uint64) error {
 // Erase implements store.Writer: the message is removed and its bytes are
 // overwritten in its block file (a plain block in place, an encrypted or
 // compressed one by rewriting the block without it).
-func (st *fstream) Erase(_ context.Context, seq uint64) error {
-	if err := st.lockW(); err != nil {
+func (st *fstream) Erase(ctx context.Context, seq uint64) error {
+	if err := st.lockWCtx(ctx); err != nil {
 		return err
 	}
 	b, _ := st.blockFor(seq)
@@ -487,8 +496,8 @@ func (st *fstream) Erase(_ context.Context, seq uint64) error {
 }
 
 // UpdateConfig implements store.Writer.
-func (st *fstream) UpdateConfig(_ context.Context, cfg store.StreamConfig) error {
-	if err := st.lockW(); err != nil {
+func (st *fstream) UpdateConfig(ctx context.Context, cfg store.StreamConfig) error {
+	if err := st.lockWCtx(ctx); err != nil {
 		return err
 	}
 	return st.unlockCommit(func() error { return st.updateConfig(cfg) })
