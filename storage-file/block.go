@@ -50,6 +50,8 @@ type block struct {
 	view    []byte    // opened frames [0, size), nil when evicted
 	ix      *blkIndex // per-sequence offsets and subjects, nil when evicted
 	rf      vfs.File  // read handle of a sealed block
+	rfUsers int       // reads under way on rf, which eviction must not close
+	pending bool      // reserve gave out space that commitSpace has not published
 	charged int64     // bytes charged to the provider cache
 	used    atomic.Uint64
 
@@ -262,6 +264,7 @@ func (b *block) reserve(n int) ([]byte, error) {
 		copy(nv, b.view)
 		b.view = nv
 	}
+	b.pending = true
 	return b.view[l : l+n], nil
 }
 
@@ -270,6 +273,7 @@ func (b *block) commitSpace(n int) {
 	b.cmu.Lock()
 	b.view = b.view[:len(b.view)+n]
 	b.size = int64(len(b.view))
+	b.pending = false
 	b.cmu.Unlock()
 }
 
@@ -294,6 +298,11 @@ func (b *block) flush() error {
 		return err
 	}
 	off := b.flushed
+	if int64(len(b.view)) <= off {
+		// Nothing new, or the view was evicted once all of it was written.
+		b.cmu.Unlock()
+		return nil
+	}
 	data := b.view[off:len(b.view)]
 	f := b.f
 	b.cmu.Unlock()
@@ -353,11 +362,11 @@ func (b *block) durable(pos int64) (bool, error) {
 	return b.synced >= pos || b.voided, nil
 }
 
-// writtenEnd is the view length to wait for.
+// writtenEnd is the end of the frames appended so far, to wait for.
 func (b *block) writtenEnd() int64 {
 	b.cmu.Lock()
 	defer b.cmu.Unlock()
-	return int64(len(b.view))
+	return max(int64(len(b.view)), b.size)
 }
 
 // closeFiles closes the block's handles after flushing; the view stays.
@@ -579,7 +588,13 @@ func (b *block) readFrame(off uint32) ([]byte, error) {
 		b.rf = f
 	}
 	rf := b.rf
+	b.rfUsers++
 	b.cmu.Unlock()
+	defer func() {
+		b.cmu.Lock()
+		b.rfUsers--
+		b.cmu.Unlock()
+	}()
 	head := make([]byte, 512)
 	n, err := rf.ReadAt(head, int64(off))
 	if n < frameHead {
@@ -638,13 +653,13 @@ func (b *block) chargeLocked() {
 func (b *block) evict() int64 {
 	b.cmu.Lock()
 	defer b.cmu.Unlock()
-	if b.f != nil && (b.flushed < int64(len(b.view)) || b.ferr != nil) {
+	if b.f != nil && (b.pending || b.flushed < int64(len(b.view)) || b.ferr != nil) {
 		return 0
 	}
 	b.view = nil
 	if b.f == nil {
 		b.ix = nil
-		if b.rf != nil {
+		if b.rf != nil && b.rfUsers == 0 {
 			_ = b.rf.Close()
 			b.rf = nil
 		}

@@ -40,6 +40,13 @@ func TestConformanceSmallBlocks(t *testing.T) {
 	storetest.Run(t, factory(Params{BlockSize: 1024}, store.SyncPolicy{Always: true}))
 }
 
+// TestConformanceTinyCache runs the kit with a cache too small for one
+// block, so that views and indexes are evicted and reloaded all the time,
+// under readers and writers.
+func TestConformanceTinyCache(t *testing.T) {
+	storetest.Run(t, factory(Params{BlockSize: 1024, CacheSize: 1}, store.SyncPolicy{Always: true}))
+}
+
 // TestConformanceEncryptedCompressed runs the kit on encrypted streams
 // whose sealed blocks are compressed, under the interval policy.
 func TestConformanceEncryptedCompressed(t *testing.T) {

@@ -239,7 +239,7 @@ func TestCrashPowerLoss(t *testing.T) {
 }
 
 // TestCrashPowerLossEncrypted is the same on encrypted, compressed
-// streams.
+// streams, with a cache too small for one block.
 func TestCrashPowerLossEncrypted(t *testing.T) {
 	rounds := 4
 	if long() {
@@ -250,7 +250,7 @@ func TestCrashPowerLossEncrypted(t *testing.T) {
 		seed := base + uint64(r)
 		t.Run(fmt.Sprint(r), func(t *testing.T) {
 			t.Logf("seed %d", seed)
-			crashRounds(t, seed, Params{BlockSize: 4096, Key: "k", Cipher: "chachapoly"}, store.SyncPolicy{Always: true}, 3)
+			crashRounds(t, seed, Params{BlockSize: 4096, Key: "k", Cipher: "chachapoly", CacheSize: 1}, store.SyncPolicy{Always: true}, 3)
 		})
 	}
 }

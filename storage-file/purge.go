@@ -282,7 +282,9 @@ func (st *fstream) truncate(seq uint64) error {
 		return err
 	}
 	st.nextIndex++
-	st.indexNewBlock(nb)
+	if err := st.indexNewBlock(nb); err != nil {
+		return err
+	}
 	old := st.blks[k:]
 	st.blks = append(slices.Clone(st.blks[:k]), nb)
 	st.voidFiles(old)
@@ -320,8 +322,12 @@ func (st *fstream) dropAbove(b *block, seq uint64) error {
 
 // indexNewBlock builds the bookkeeping of a block created with frames
 // whose messages the stream already counts.
-func (st *fstream) indexNewBlock(nb *block) {
-	viewEvents(nb.view, st.trailer(), 0, func(ev *event) {
+func (st *fstream) indexNewBlock(nb *block) error {
+	view, err := nb.getView()
+	if err != nil {
+		return err
+	}
+	viewEvents(view, st.trailer(), 0, func(ev *event) {
 		switch ev.kind {
 		case kindMsg:
 			st.blockAdd(nb, ev)
@@ -333,6 +339,7 @@ func (st *fstream) indexNewBlock(nb *block) {
 			nb.purgeMark = max(nb.purgeMark, ev.seq)
 		}
 	})
+	return nil
 }
 
 // voidFiles drops blocks a void header superseded.
@@ -364,7 +371,9 @@ func (st *fstream) resetBlocks(seq uint64) error {
 		return err
 	}
 	st.nextIndex++
-	st.indexNewBlock(nb)
+	if err := st.indexNewBlock(nb); err != nil {
+		return err
+	}
 	old := st.blks
 	st.blks = []*block{nb}
 	st.voidFiles(old)
@@ -417,10 +426,12 @@ func (st *fstream) eraseFrame(b *block, seq uint64) error {
 	if err := st.overwrite(b, ef, int64(off)); err != nil {
 		return err
 	}
-	b.cmu.Lock()
-	nv := slices.Clone(b.view)
+	// Readers may hold the old view: the erased one is a copy.
+	nv := slices.Clone(view)
 	copy(nv[off:], ef)
+	b.cmu.Lock()
 	b.view = nv
+	b.chargeLocked()
 	b.cmu.Unlock()
 	if b.sealed {
 		st.writeSummary(b, nv, int64(len(nv)))
