@@ -320,9 +320,33 @@ func (p *Provider) blockSize(cfg store.StreamConfig) int64 {
 	return n
 }
 
-// Restore implements store.Provider.
+// Restore implements store.Provider. The snapshot's messages are stored
+// without waiting for a sync each; one sync at the end makes them durable
+// before Restore returns.
 func (p *Provider) Restore(ctx context.Context, cfg store.StreamConfig, r io.Reader) (store.StreamStore, error) {
-	return snapfmt.RestoreStream(ctx, r, cfg, p)
+	s, err := snapfmt.RestoreStream(ctx, r, cfg, bulkOpener{p})
+	if err != nil {
+		return nil, err
+	}
+	st := s.(*fstream)
+	st.bulk.Store(false)
+	if err := st.Sync(ctx); err != nil {
+		_ = st.Delete(ctx)
+		return nil, err
+	}
+	return st, nil
+}
+
+// bulkOpener opens streams whose writes skip the per-write sync, for a
+// restore that syncs once at the end.
+type bulkOpener struct{ *Provider }
+
+func (b bulkOpener) Open(ctx context.Context, cfg store.StreamConfig) (store.StreamStore, error) {
+	s, err := b.Provider.Open(ctx, cfg)
+	if err == nil {
+		s.(*fstream).bulk.Store(true)
+	}
+	return s, err
 }
 
 // Delete implements store.Provider.

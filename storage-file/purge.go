@@ -231,6 +231,7 @@ func (st *fstream) truncate(seq uint64) error {
 	if seq >= st.last {
 		return nil
 	}
+	st.ftSeq.Store(0) // sequences above seq will be used again
 	bk, k := st.blockFor(seq)
 	if seq == 0 || bk == nil {
 		return st.resetBlocks(seq)

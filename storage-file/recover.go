@@ -569,6 +569,7 @@ func (st *fstream) reload() error {
 		b.release()
 	}
 	st.failed.Store(nil)
+	st.ftSeq.Store(0)
 	st.changes.Add(1)
 	return nil
 }

@@ -18,11 +18,7 @@ func (st *fstream) fastState() store.StreamState {
 	}
 	if st.nmsgs > 0 {
 		s.NumDeleted = st.last - st.first + 1 - st.nmsgs
-		if b, _ := st.blockFor(st.first); b != nil {
-			if m, err := st.msgAt(b, st.first, false); err == nil {
-				s.FirstTime = m.Time
-			}
-		}
+		s.FirstTime = st.firstTime()
 	}
 	if st.lost != nil {
 		l := *st.lost
@@ -30,6 +26,26 @@ func (st *fstream) fastState() store.StreamState {
 		s.Lost = &l
 	}
 	return s
+}
+
+// firstTime is the time of the first message, cached while first stays.
+// Readers may race to fill the cache; they store the same values.
+func (st *fstream) firstTime() int64 {
+	if st.ftSeq.Load() == st.first {
+		return st.ftTime.Load()
+	}
+	b, _ := st.blockFor(st.first)
+	if b == nil {
+		return 0
+	}
+	m, err := st.msgAt(b, st.first, false)
+	if err != nil {
+		return 0
+	}
+	st.ftSeq.Store(0)
+	st.ftTime.Store(m.Time)
+	st.ftSeq.Store(st.first)
+	return m.Time
 }
 
 // deleted lists the sequences without a message between first and last.

@@ -64,6 +64,9 @@ func (st *fstream) failure() error {
 // policy; the stream is unlocked.
 func (st *fstream) commit(b *block, pos int64) error {
 	var err error
+	if st.bulk.Load() {
+		return nil // a restore: blocks are synced as they seal, the rest at the end
+	}
 	if st.p.always {
 		err = st.p.syncer.commit(b, pos)
 	} else {
