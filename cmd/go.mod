@@ -17,6 +17,7 @@ require (
 	github.com/hangar-mq/hangar/api-handlers v0.0.0-00010101000000-000000000000
 	github.com/hangar-mq/hangar/core v0.0.0-00010101000000-000000000000
 	github.com/hangar-mq/hangar/plugins v0.0.0-00010101000000-000000000000
+	github.com/hangar-mq/hangar/storage-file v0.0.0-00010101000000-000000000000
 	github.com/hangar-mq/hangar/storage-pebble v0.0.0-00010101000000-000000000000
 )
 

@@ -18,6 +18,7 @@ require (
 	github.com/hangar-mq/hangar/core v0.0.0-00010101000000-000000000000
 	github.com/hangar-mq/hangar/plugins v0.0.0-00010101000000-000000000000
 	github.com/hangar-mq/hangar/proto v0.0.0-00010101000000-000000000000
+	github.com/hangar-mq/hangar/storage-file v0.0.0-00010101000000-000000000000
 	github.com/hangar-mq/hangar/storage-pebble v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats-server/v2 v2.15.3
 	github.com/nats-io/nats.go v1.55.0

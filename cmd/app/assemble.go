@@ -12,6 +12,7 @@ import (
 	// The built-in modules register themselves.
 	_ "github.com/hangar-mq/hangar/api-handlers/all"
 	_ "github.com/hangar-mq/hangar/core/store/mem"
+	_ "github.com/hangar-mq/hangar/storage-file"
 	_ "github.com/hangar-mq/hangar/storage-pebble"
 )
 

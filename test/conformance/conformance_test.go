@@ -8,6 +8,7 @@ import (
 	"github.com/hangar-mq/hangar/core/store"
 	"github.com/hangar-mq/hangar/core/store/mem"
 	"github.com/hangar-mq/hangar/core/store/storetest"
+	storagefile "github.com/hangar-mq/hangar/storage-file"
 	storagepebble "github.com/hangar-mq/hangar/storage-pebble"
 )
 
@@ -21,10 +22,21 @@ var backends = []struct {
 	// disk backend's numbers until one is added here.
 	{"memory-file-accounting", storetest.Factory{New: newMem, Storage: store.FileStorage}},
 	{"pebble", storetest.Factory{New: newPebble, Storage: store.FileStorage}},
+	{"file", storetest.Factory{New: newFile, Storage: store.FileStorage}},
 }
 
 func newMem(tb testing.TB, _ string) store.Provider {
 	p, err := store.NewProvider(mem.ID, store.ProviderConfig{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// newFile opens the native file store in dir with the default (sync
+// always) policy.
+func newFile(tb testing.TB, dir string) store.Provider {
+	p, err := store.NewProvider(storagefile.ID, store.ProviderConfig{Dir: dir, Sync: store.SyncPolicy{Always: true}})
 	if err != nil {
 		tb.Fatal(err)
 	}
