@@ -26,7 +26,7 @@ HAN_DEF=$(free_port); start_hangar "$HAN_DEF" -c "$WORK/han-default.conf"
 HAN_INT=$(free_port); start_hangar "$HAN_INT" -c "$WORK/han-interval.conf"
 
 jspub() { # port mode storage msgs
-  nats bench js pub "$2" bench.js -s "nats://127.0.0.1:$1" --create --purge --storage "$3" \
+  nats bench js pub "$2" "bench.$3" -s "nats://127.0.0.1:$1" --create --purge --storage "$3" --stream "bench_$3" \
     --msgs "$4" --size "$SIZE" --no-progress >"$WORK/out" 2>&1 || { echo 0; return; }
   rate "publisher stats" "$WORK/out"
 }
