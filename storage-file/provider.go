@@ -88,6 +88,7 @@ type Provider struct {
 	keys       *keyring
 	log        *slog.Logger
 	syncer     *syncer
+	seals      *sealQueue
 	bg         *background
 	cache      *cache
 	gen        atomic.Uint64
@@ -104,7 +105,7 @@ type Provider struct {
 // means Always: an acknowledged write is on stable storage.
 func New(cfg store.ProviderConfig, opts ...Option) (*Provider, error) {
 	p := &Provider{fs: vfs.Default, root: cfg.Dir, streams: make(map[streamKey]*fstream),
-		syncer: newSyncer(), stop: make(chan struct{}), done: make(chan struct{})}
+		syncer: newSyncer(), seals: newSealQueue(), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
 		o(p)
 	}
@@ -454,6 +455,7 @@ func (p *Provider) Close(context.Context) error {
 			err = cerr
 		}
 	}
+	p.seals.close()
 	if p.bg != nil {
 		p.bg.close()
 	}
