@@ -192,7 +192,7 @@ func metaSize(m uint32) uint64 { return uint64(m & metaSizeMask) }
 func metaTTL(m uint32) uint32  { return m >> 30 }
 
 func (ix *blkIndex) memSize() int64 {
-	n := int64(len(ix.offs)*16 + len(ix.names)*48)
+	n := int64(cap(ix.offs)*16 + len(ix.names)*80)
 	for _, s := range ix.names {
 		n += int64(len(s)) + 16
 	}
@@ -268,6 +268,7 @@ func (b *block) reserve(n int) ([]byte, error) {
 		nv := make([]byte, l, c)
 		copy(nv, b.view)
 		b.view = nv
+		b.chargeLocked() // the caller trims, without cmu
 	}
 	b.pending = true
 	return b.view[l : l+n], nil
