@@ -18,6 +18,16 @@
 // policy writes reach the OS before returning and a background task syncs
 // them.
 //
+// Locks, in the order they are taken: Provider.mu, then a stream's mu
+// (readers share it; writers, recovery and compaction hold it alone), then a
+// block's wmu (file writes and replacements), then the block's cmu (its
+// cache fields and write offsets). The syncer's mutex comes before any
+// block's cmu, the cache's after it; a consumer's wmu before its mu, and its
+// mu after the stream's.
+// The provider's goroutines (group commit leaders, the interval syncer, the
+// sealer, the state writer) never take a stream's mu while holding a block
+// lock.
+//
 // docs/file-store.md describes the formats, the recovery and what each sync
 // policy survives.
 package storagefile
