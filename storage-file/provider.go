@@ -30,9 +30,6 @@ const (
 	DefaultBlockSize     = 8 << 20
 	DefaultCacheSize     = 256 << 20
 	DefaultStateInterval = 30 * time.Second
-	// DefaultSyncInterval is the background sync period of an interval
-	// policy that names none (the reference server's sync_interval).
-	DefaultSyncInterval = 2 * time.Minute
 )
 
 func init() {
@@ -101,8 +98,9 @@ type Provider struct {
 	done    chan struct{}
 }
 
-// New returns a file store provider rooted at cfg.Dir. A zero SyncPolicy
-// means Always: an acknowledged write is on stable storage.
+// New returns a file store provider rooted at cfg.Dir. A SyncPolicy
+// without Always and without an Interval means Always: an acknowledged write
+// is on stable storage unless an interval is asked for.
 func New(cfg store.ProviderConfig, opts ...Option) (*Provider, error) {
 	p := &Provider{fs: vfs.Default, root: cfg.Dir, streams: make(map[streamKey]*fstream),
 		syncer: newSyncer(), seals: newSealQueue(), stop: make(chan struct{}), done: make(chan struct{})}
