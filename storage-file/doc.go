@@ -8,8 +8,8 @@
 // that recovery never needs the deleted message; a block whose messages are
 // mostly gone is rewritten without them. A sealed block gets a summary file
 // (its frames without payloads) and, when the stream asks for it, s2
-// compression; the stream's state file, written on close and every few
-// seconds of change, lets recovery replay only what followed it.
+// compression; the stream's state file, written on close and after half a
+// minute of changes, lets recovery replay only what followed it.
 //
 // Writes are durable when they return: appends go to the active block's
 // in-memory view and the provider's group commit writes and fsyncs every
