@@ -3,6 +3,7 @@ package storagefile
 import (
 	"flag"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -150,4 +151,45 @@ func BenchmarkRecover(b *testing.B) {
 	b.Run("clean", func(b *testing.B) { open(b, current) })
 	b.Run("tail-50k", func(b *testing.B) { open(b, stale) })
 	b.Run("no-state-file", func(b *testing.B) { open(b, nil) })
+}
+
+// BenchmarkManySubjects stores a million messages on a million subjects
+// (a KV bucket with history 1) into a provider with a 32 MB cache, reports
+// the heap it holds per subject, then measures LoadLast of random keys.
+func BenchmarkManySubjects(b *testing.B) {
+	p := factory(Params{CacheSize: 32 << 20}, store.SyncPolicy{Interval: time.Minute}).New(b, b.TempDir())
+	defer p.Close(bg)
+	s, err := p.Open(bg, store.StreamConfig{Account: "B", Name: "KV", MaxMsgsPerSubject: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 1 << 20
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("$KV.bucket.key.%08d", i)
+	}
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	batch := make([]store.NewMsg, 256)
+	data := make([]byte, 64)
+	for i := 0; i < n; i += len(batch) {
+		for j := range batch {
+			batch[j] = store.NewMsg{Subject: keys[i+j], Data: data}
+		}
+		if _, err := s.StoreBatch(bg, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s.(*fstream).sealing.Wait()
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	perSubject := float64(m1.HeapInuse-m0.HeapInuse) / n
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := s.LoadLast(bg, keys[(i*7919)&(n-1)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(perSubject, "heap-B/subject")
 }

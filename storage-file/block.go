@@ -41,24 +41,28 @@ type block struct {
 	tombMax      uint64
 	size         int64 // end of the valid frames
 	sealed       bool
-	compressed   bool
 	voided       bool // superseded by a void header: its frames no longer matter
 	hdrBad       bool // recovery found its header damaged
 
 	// Cache; guarded by cmu. Lock order: fstream.mu, then cmu.
-	cmu     sync.Mutex
-	view    []byte    // opened frames [0, size), nil when evicted
-	ix      *blkIndex // per-sequence offsets and subjects, nil when evicted
-	rf      vfs.File  // read handle of a sealed block
-	rfUsers int       // reads under way on rf, which eviction must not close
-	pending bool      // reserve gave out space that commitSpace has not published
-	charged int64     // bytes charged to the provider cache
-	used    atomic.Uint64
+	cmu       sync.Mutex
+	view      []byte    // opened frames [0, size), nil when evicted
+	ix        *blkIndex // per-sequence offsets and subjects, nil when evicted
+	rf        vfs.File  // read handle of a sealed block
+	rfUsers   int       // reads under way on rf, which eviction must not close
+	pending   bool      // reserve gave out space that commitSpace has not published
+	charged   int64     // bytes charged to the provider cache
+	ixCharged int64     // the index's part of them
+	used      atomic.Uint64
 
-	// File writes. wmu serialises flushes; flushed, synced and ferr are
-	// guarded by cmu.
+	// File writes. wmu serialises flushes and every replacement of the
+	// file (sealing, compaction, erase); ver and gone are guarded by it;
+	// flushed, synced and ferr by cmu; salt changes under both.
 	wmu     sync.Mutex
-	f       vfs.File // write handle of the active block
+	ver     uint64      // bumped by every replacement of the file
+	gone    bool        // released: nothing may write its file any more
+	comp    atomic.Bool // the file is compressed
+	f       vfs.File    // write handle of the active block
 	flushed int64
 	synced  int64
 	ferr    error
@@ -188,7 +192,7 @@ func metaSize(m uint32) uint64 { return uint64(m & metaSizeMask) }
 func metaTTL(m uint32) uint32  { return m >> 30 }
 
 func (ix *blkIndex) memSize() int64 {
-	n := int64(len(ix.offs)*16 + len(ix.names)*48)
+	n := int64(cap(ix.offs)*16 + len(ix.names)*80)
 	for _, s := range ix.names {
 		n += int64(len(s)) + 16
 	}
@@ -198,12 +202,13 @@ func (ix *blkIndex) memSize() int64 {
 // span is a damaged byte range of a view.
 type span struct{ off, end int }
 
-func (b *block) path() string    { return b.st.blockPath(b.index) }
-func (b *block) idxPath() string { return b.st.idxPath(b.index) }
-func (b *block) sealer() *sealer { return &sealer{aead: b.st.aead, salt: b.salt} }
-func (b *block) trailer() int    { return b.sealer().trailer() }
-func (b *block) encrypted() bool { return b.st.aead != nil }
-func (b *block) empty() bool     { return b.first == 0 }
+func (b *block) path() string     { return b.st.blockPath(b.index) }
+func (b *block) idxPath() string  { return b.st.idxPath(b.index) }
+func (b *block) sealer() *sealer  { return &sealer{aead: b.st.aead, salt: b.salt} }
+func (b *block) trailer() int     { return b.st.trailer() }
+func (b *block) encrypted() bool  { return b.st.aead != nil }
+func (b *block) empty() bool      { return b.first == 0 }
+func (b *block) compressed() bool { return b.comp.Load() }
 func (b *block) has(seq uint64) bool {
 	return b.first != 0 && seq >= b.first && seq <= b.last && !b.del.has(seq-b.first)
 }
@@ -263,6 +268,7 @@ func (b *block) reserve(n int) ([]byte, error) {
 		nv := make([]byte, l, c)
 		copy(nv, b.view)
 		b.view = nv
+		b.chargeLocked() // the caller trims, without cmu
 	}
 	b.pending = true
 	return b.view[l : l+n], nil
@@ -396,6 +402,7 @@ func (b *block) closeFiles() error {
 // block that goes away.
 func (b *block) release() {
 	b.wmu.Lock()
+	b.gone = true
 	b.cmu.Lock()
 	if b.f != nil {
 		_ = b.f.Close()
@@ -588,6 +595,7 @@ func (b *block) readFrame(off uint32) ([]byte, error) {
 		b.rf = f
 	}
 	rf := b.rf
+	sl := b.sealer()
 	b.rfUsers++
 	b.cmu.Unlock()
 	defer func() {
@@ -617,7 +625,7 @@ func (b *block) readFrame(off uint32) ([]byte, error) {
 		return nil, errBadFrame
 	}
 	fr = fr[:flen]
-	if !b.sealer().open(fr, off) {
+	if !sl.open(fr, off) {
 		return nil, errBadFrame
 	}
 	return fr, nil
@@ -641,7 +649,8 @@ func (b *block) chargeLocked() {
 		n += int64(cap(b.view))
 	}
 	if b.ix != nil {
-		n += b.ix.memSize()
+		b.ixCharged = b.ix.memSize()
+		n += b.ixCharged
 	}
 	b.touch()
 	b.st.p.cache.set(b, n-b.charged)
@@ -649,25 +658,28 @@ func (b *block) chargeLocked() {
 }
 
 // evict drops what can be reloaded and reports the bytes freed. The active
-// block keeps its index and its unwritten frames.
+// block keeps its index (which its writer changes without cmu, so evict
+// does not look into it) and its unwritten frames.
 func (b *block) evict() int64 {
 	b.cmu.Lock()
 	defer b.cmu.Unlock()
 	if b.f != nil && (b.pending || b.flushed < int64(len(b.view)) || b.ferr != nil) {
 		return 0
 	}
-	b.view = nil
-	if b.f == nil {
-		b.ix = nil
-		if b.rf != nil && b.rfUsers == 0 {
-			_ = b.rf.Close()
-			b.rf = nil
-		}
+	var freed int64
+	if b.view != nil {
+		freed += int64(cap(b.view))
+		b.view = nil
 	}
-	freed := b.charged
-	b.charged = 0
-	if b.ix != nil {
-		b.charged = b.ix.memSize()
+	if b.f == nil && b.ix != nil {
+		freed += b.ixCharged
+		b.ix, b.ixCharged = nil, 0
 	}
-	return freed - b.charged
+	if b.f == nil && b.rf != nil && b.rfUsers == 0 {
+		_ = b.rf.Close()
+		b.rf = nil
+	}
+	freed = min(freed, b.charged)
+	b.charged -= freed
+	return freed
 }

@@ -35,29 +35,56 @@ func (st *fstream) roll() error {
 	return nil
 }
 
-// seal closes a full block for appends, compresses it when the stream asks
-// for it and writes its summary. Failures here cost only speed: the block
-// stays readable uncompressed and without a summary.
+// seal closes a full block for appends and hands the rest of sealing
+// (compression when the stream asks for it, the summary) to the provider's
+// sealer, so that writers do not wait for it. Failures there cost only
+// speed: the block stays readable uncompressed and without a summary.
 func (st *fstream) seal(b *block) {
 	b.wmu.Lock()
 	b.cmu.Lock()
 	f := b.f
 	b.f = nil
 	b.cmu.Unlock()
+	job := sealJob{st: st, b: b, ver: b.ver, compress: st.cfg.Compression == store.S2Compression}
 	b.wmu.Unlock()
 	if f != nil {
 		_ = f.Close()
 	}
 	b.sealed = true
 	st.touched = append(st.touched, b)
+	st.sealing.Add(1)
+	if !st.p.seals.enqueue(job) {
+		st.finishSeal(job)
+	}
+}
+
+// sealJob is the rest of sealing a block.
+type sealJob struct {
+	st       *fstream
+	b        *block
+	ver      uint64
+	compress bool
+}
+
+// finishSeal compresses a sealed block and writes its summary, unless the
+// block went away or its file was replaced meanwhile (whoever replaced it
+// wrote its summary).
+func (st *fstream) finishSeal(j sealJob) {
+	defer st.sealing.Done()
+	b := j.b
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	if b.gone || b.ver != j.ver {
+		return
+	}
 	view, err := b.getView()
 	if err != nil {
 		st.logf("seal block %d: %v", b.index, err)
 		return
 	}
 	size := int64(len(view))
-	if st.cfg.Compression == store.S2Compression {
-		if n, err := st.rewrite(b, view, true, false); err != nil {
+	if j.compress {
+		if n, err := st.rewriteLocked(b, view, true, false); err != nil {
 			st.logf("compress block %d: %v", b.index, err)
 		} else {
 			size = n
@@ -66,11 +93,50 @@ func (st *fstream) seal(b *block) {
 	st.writeSummary(b, view, size)
 }
 
-// rewrite replaces b's file with view (a block's opened frames), under a
-// new salt, compressed when compress is set and it saves space. Unless must
-// is set, an uncompressed result leaves the file as it is. It returns the
-// file's size.
+// sealQueue runs sealJobs on one goroutine.
+type sealQueue struct {
+	jobs chan sealJob
+	done chan struct{}
+}
+
+func newSealQueue() *sealQueue {
+	s := &sealQueue{jobs: make(chan sealJob, 256), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for j := range s.jobs {
+			j.st.finishSeal(j)
+		}
+	}()
+	return s
+}
+
+// enqueue hands a job over, or reports false when the queue is full.
+func (s *sealQueue) enqueue(j sealJob) bool {
+	select {
+	case s.jobs <- j:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *sealQueue) close() {
+	close(s.jobs)
+	<-s.done
+}
+
+// rewrite is rewriteLocked taking b's file lock.
 func (st *fstream) rewrite(b *block, view []byte, compress, must bool) (int64, error) {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	return st.rewriteLocked(b, view, compress, must)
+}
+
+// rewriteLocked replaces b's file with view (a block's opened frames),
+// under a new salt, compressed when compress is set and it saves space.
+// Unless must is set, an uncompressed result leaves the file as it is. It
+// returns the file's size. wmu held.
+func (st *fstream) rewriteLocked(b *block, view []byte, compress, must bool) (int64, error) {
 	h := fileHeader{magic: blockMagic, index: b.index, salt: newSalt(), layout: b.layout}
 	if st.aead != nil {
 		h.flags, h.cipher = flagEncrypted, st.cipherID
@@ -92,13 +158,14 @@ func (st *fstream) rewrite(b *block, view []byte, compress, must bool) (int64, e
 		return 0, err
 	}
 	_ = st.fs().Remove(b.idxPath())
+	b.ver++
 	b.cmu.Lock()
 	b.salt = h.salt
-	b.compressed = compress
-	if b.rf != nil {
+	b.comp.Store(compress)
+	if b.rf != nil && b.rfUsers == 0 {
 		_ = b.rf.Close()
-		b.rf = nil
 	}
+	b.rf = nil // a read under way keeps the old handle, which then leaks to the collector
 	b.cmu.Unlock()
 	return int64(len(data)), nil
 }
@@ -282,8 +349,10 @@ func (st *fstream) compactBlock(b *block) error {
 		st.removeBlock(b)
 		return nil
 	}
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
 	b.layout = newLayout() // the frames move
-	size, err := st.rewrite(b, nv, st.cfg.Compression == store.S2Compression, true)
+	size, err := st.rewriteLocked(b, nv, st.cfg.Compression == store.S2Compression, true)
 	if err != nil {
 		return err
 	}

@@ -165,7 +165,9 @@ func (h *handle) update(change func(c *consumer) error) error {
 		c.mu.Unlock()
 		return err
 	}
-	if c.delta > max(64<<10, 4*c.full) {
+	// A log that failed to write (a full disk) is rewritten whole, with
+	// this change, once it can be: memory has what the file may lack.
+	if c.delta > max(64<<10, 4*c.full) || c.ferr != nil {
 		c.mu.Unlock()
 		return c.compact()
 	}

@@ -75,6 +75,9 @@ func newDamageFixture(t *testing.T, params Params, compress, closed bool) *damag
 			t.Fatal(err)
 		}
 	} else {
+		// Power goes once the last sealed block has its summary (sealing
+		// finishes in the background).
+		s.sealing.Wait()
 		f.active = s.active().path()
 		f.fs = fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0})
 		_ = p.Close(bg)

@@ -23,6 +23,7 @@ type ledger struct {
 	inflight map[uint64]bool   // removals under way
 	onPurged map[uint64]bool   // live messages of the purged subject
 	purges   int
+	consumer uint64 // the consumer's last acknowledged delivery
 }
 
 func newLedger() *ledger {
@@ -35,12 +36,13 @@ type frozen struct {
 	removed  map[uint64]bool
 	inflight map[uint64]bool
 	maxSeq   uint64
+	consumer uint64
 }
 
 func (l *ledger) freeze() frozen {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	f := frozen{acked: map[uint64][]byte{}, removed: map[uint64]bool{}, inflight: map[uint64]bool{}}
+	f := frozen{acked: map[uint64][]byte{}, removed: map[uint64]bool{}, inflight: map[uint64]bool{}, consumer: l.consumer}
 	for q, d := range l.acked {
 		f.acked[q] = d
 		f.maxSeq = max(f.maxSeq, q)
@@ -109,6 +111,36 @@ func crashWorkload(s store.StreamStore, l *ledger, stop <-chan struct{}, seed ui
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		// A consumer records deliveries and acks as the runtime would.
+		defer wg.Done()
+		c, err := s.OpenConsumer(bg, "DUR", []byte("cfg"))
+		if err != nil {
+			return
+		}
+		defer c.Close(bg)
+		st, err := c.State(bg)
+		if err != nil {
+			return
+		}
+		for d := st.Delivered.Consumer + 1; ; d++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if c.UpdateDelivered(bg, d, d, 1, int64(d)) != nil {
+				return
+			}
+			if d%3 == 0 && c.UpdateAcks(bg, d, d) != nil {
+				return
+			}
+			l.mu.Lock()
+			l.consumer = d
+			l.mu.Unlock()
+		}
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -216,6 +248,16 @@ func verifyCrash(t *testing.T, s store.StreamStore, f frozen) {
 	if st.LastSeq < f.maxSeq {
 		t.Fatalf("last seq went back: %d < acknowledged %d", st.LastSeq, f.maxSeq)
 	}
+	cons, err := s.Consumers(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.consumer > 0 && len(cons) != 1 {
+		t.Fatalf("%d consumers after the crash, want 1", len(cons))
+	}
+	if f.consumer > 0 && (cons[0].State.Delivered.Consumer < f.consumer || string(cons[0].Meta) != "cfg") {
+		t.Fatalf("consumer lost acknowledged deliveries up to %d: delivered %+v", f.consumer, cons[0].State.Delivered)
+	}
 }
 
 // TestCrashPowerLoss cuts the power at random moments while writers append,
@@ -322,6 +364,10 @@ func crashRounds(t *testing.T, seed uint64, params Params, sync store.SyncPolicy
 			}
 		}
 		l.acked, l.inflight, l.onPurged = present, map[uint64]bool{}, onPurged
+		l.consumer = 0
+		if cons, err := s.Consumers(bg); err == nil && len(cons) == 1 {
+			l.consumer = cons[0].State.Delivered.Consumer
+		}
 		l.mu.Unlock()
 		if err := p.Close(bg); err != nil {
 			t.Fatalf("Close after recovery: %v", err)

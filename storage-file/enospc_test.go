@@ -128,6 +128,9 @@ func testDiskFull(t *testing.T, sync store.SyncPolicy, params Params) {
 		}
 	}
 	fs.full.Store(false)
+	if err := c.UpdateDelivered(bg, 100, 100, 1, 1); err != nil {
+		t.Fatalf("UpdateDelivered once space is back: %v", err)
+	}
 	last := uint64(0)
 	for range 60 {
 		seq, err := store1()
@@ -156,5 +159,9 @@ func testDiskFull(t *testing.T, sync store.SyncPolicy, params Params) {
 		if err != nil || string(m.Data) != string(want) {
 			t.Fatalf("acknowledged seq %d after restart: %v", q, err)
 		}
+	}
+	cons, err := s.Consumers(bg)
+	if err != nil || len(cons) != 1 || cons[0].State.Delivered.Stream != 100 {
+		t.Fatalf("consumer after restart: %+v, %v", cons, err)
 	}
 }

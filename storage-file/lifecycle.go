@@ -55,6 +55,7 @@ func (st *fstream) close() error {
 	for _, c := range cons {
 		c.shut(false)
 	}
+	st.sealing.Wait() // summaries and compression of the last sealed blocks
 	var err error
 	if data != nil {
 		err = st.persistState(data, b, changes)

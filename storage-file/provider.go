@@ -30,9 +30,6 @@ const (
 	DefaultBlockSize     = 8 << 20
 	DefaultCacheSize     = 256 << 20
 	DefaultStateInterval = 30 * time.Second
-	// DefaultSyncInterval is the background sync period of an interval
-	// policy that names none (the reference server's sync_interval).
-	DefaultSyncInterval = 2 * time.Minute
 )
 
 func init() {
@@ -88,6 +85,7 @@ type Provider struct {
 	keys       *keyring
 	log        *slog.Logger
 	syncer     *syncer
+	seals      *sealQueue
 	bg         *background
 	cache      *cache
 	gen        atomic.Uint64
@@ -100,11 +98,12 @@ type Provider struct {
 	done    chan struct{}
 }
 
-// New returns a file store provider rooted at cfg.Dir. A zero SyncPolicy
-// means Always: an acknowledged write is on stable storage.
+// New returns a file store provider rooted at cfg.Dir. A SyncPolicy
+// without Always and without an Interval means Always: an acknowledged write
+// is on stable storage unless an interval is asked for.
 func New(cfg store.ProviderConfig, opts ...Option) (*Provider, error) {
 	p := &Provider{fs: vfs.Default, root: cfg.Dir, streams: make(map[streamKey]*fstream),
-		syncer: newSyncer(), stop: make(chan struct{}), done: make(chan struct{})}
+		syncer: newSyncer(), seals: newSealQueue(), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
 		o(p)
 	}
@@ -454,6 +453,7 @@ func (p *Provider) Close(context.Context) error {
 			err = cerr
 		}
 	}
+	p.seals.close()
 	if p.bg != nil {
 		p.bg.close()
 	}

@@ -392,7 +392,7 @@ func (st *fstream) resetBlocks(seq uint64) error {
 // block is overwritten in place; an encrypted or compressed one, whose frames
 // cannot be rewritten in place, is rewritten without it.
 func (st *fstream) eraseFrame(b *block, seq uint64) error {
-	if st.aead != nil || b.compressed {
+	if st.aead != nil || b.compressed() {
 		if b == st.active() {
 			if err := st.roll(); err != nil {
 				return err
@@ -424,9 +424,18 @@ func (st *fstream) eraseFrame(b *block, seq uint64) error {
 	putHead(ef, kindErased)
 	binary.LittleEndian.PutUint64(ef[frameHead:], seq)
 	(&sealer{}).seal(ef, off)
-	if err := st.overwrite(b, ef, int64(off)); err != nil {
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	if b.compressed() {
+		// The sealer compressed the block meanwhile: rewrite it instead.
+		b.wmu.Unlock()
+		defer b.wmu.Lock()
+		return st.compactBlock(b)
+	}
+	if err := st.overwriteLocked(b, ef, int64(off)); err != nil {
 		return err
 	}
+	b.ver++ // a seal job still to come must not compress the old frames
 	// Readers may hold the old view: the erased one is a copy.
 	nv := slices.Clone(view)
 	copy(nv[off:], ef)
@@ -440,10 +449,8 @@ func (st *fstream) eraseFrame(b *block, seq uint64) error {
 	return nil
 }
 
-// overwrite writes data at off of b's file and syncs it.
-func (st *fstream) overwrite(b *block, data []byte, off int64) error {
-	b.wmu.Lock()
-	defer b.wmu.Unlock()
+// overwriteLocked writes data at off of b's file and syncs it. wmu held.
+func (st *fstream) overwriteLocked(b *block, data []byte, off int64) error {
 	f := b.f
 	if f == nil {
 		var err error

@@ -313,7 +313,7 @@ func (st *fstream) msgAt(b *block, q uint64, whole bool) (store.Msg, error) {
 	switch {
 	case view != nil:
 		fr, ok = frameAtOff(view, off)
-	case whole || b.compressed || !b.sealed:
+	case whole || b.compressed() || !b.sealed:
 		if view, err = b.getView(); err != nil {
 			return store.Msg{}, err
 		}

@@ -200,7 +200,7 @@ func (st *fstream) fromState(s *streamState, files map[uint32]*blockFile, order 
 	for _, b := range s.blocks {
 		f := files[b.index]
 		b.salt = f.h.salt
-		b.compressed = f.h.flags&flagCompressed != 0
+		b.comp.Store(f.h.flags&flagCompressed != 0)
 		st.blks = append(st.blks, b)
 	}
 	for _, e := range s.subjs {
@@ -233,10 +233,10 @@ func (st *fstream) fromState(s *streamState, files map[uint32]*blockFile, order 
 // valid one (and is not the last block, which may have grown since), else
 // from its frames.
 func (st *fstream) replayBlock(f *blockFile, last bool) error {
-	b := &block{st: st, index: f.index, salt: f.h.salt, layout: f.h.layout, lo: st.last + 1,
-		compressed: f.h.flags&flagCompressed != 0, hdrBad: !f.ok}
+	b := &block{st: st, index: f.index, salt: f.h.salt, layout: f.h.layout, lo: st.last + 1, hdrBad: !f.ok}
+	b.comp.Store(f.h.flags&flagCompressed != 0)
 	st.blks = append(st.blks, b)
-	if !last || b.compressed || !f.ok {
+	if !last || b.compressed() || !f.ok {
 		if sm := st.readSummary(b, false); sm != nil {
 			// A summary is written when a block is sealed; it lists every
 			// frame, so it also witnesses what damage took from the block.
@@ -244,7 +244,8 @@ func (st *fstream) replayBlock(f *blockFile, last bool) error {
 			b.size = sm.viewSize
 			damaged := !f.ok || sm.fileSize != f.size
 			if !f.ok {
-				b.salt, b.compressed = sm.salt, sm.compressed
+				b.salt = sm.salt
+				b.comp.Store(sm.compressed)
 			}
 			for i := range sm.events {
 				ev := &sm.events[i]
@@ -265,7 +266,7 @@ func (st *fstream) replayBlock(f *blockFile, last bool) error {
 		return fmt.Errorf("filestore: read block %d: %w", b.index, err)
 	}
 	view, bad, end, _ := decodeBlock(raw, st.aead, nil)
-	b.sealed = !last || b.compressed
+	b.sealed = !last || b.compressed()
 	st.replayView(b, view[:end], hdrLen, bad)
 	return nil
 }

@@ -64,7 +64,7 @@ func (st *fstream) encodeState() []byte {
 		if b.sealed {
 			flags |= 2
 		}
-		if b.compressed {
+		if b.compressed() {
 			flags |= 4
 		}
 		p = append(p, flags)
@@ -142,7 +142,8 @@ func (st *fstream) decodeState(raw []byte) (*streamState, bool) {
 		}
 		flags := d.b[0]
 		d.b = d.b[1:]
-		b.ttlDirty, b.sealed, b.compressed = flags&1 != 0, flags&2 != 0, flags&4 != 0
+		b.ttlDirty, b.sealed = flags&1 != 0, flags&2 != 0
+		b.comp.Store(flags&4 != 0)
 		nr := d.uvarint()
 		if nr > uint64(len(p)) {
 			return nil, false

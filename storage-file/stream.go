@@ -46,8 +46,9 @@ type fstream struct {
 	tombBuf []byte
 	touched []*block // sealed blocks the current write thinned
 
-	bulk      atomic.Bool   // restoring: writes do not wait for syncs
-	ftSeq     atomic.Uint64 // the first sequence whose time ftTime caches
+	bulk      atomic.Bool    // restoring: writes do not wait for syncs
+	sealing   sync.WaitGroup // seal jobs of the stream under way
+	ftSeq     atomic.Uint64  // the first sequence whose time ftTime caches
 	ftTime    atomic.Int64
 	changes   atomic.Int64 // changes since the state file
 	stateAt   atomic.Int64 // when it was written, Unix ns

@@ -139,7 +139,7 @@ func encodeSummary(b *block, view []byte, fileSize int64, aead cipher.AEAD) []by
 	p := make([]byte, 0, 64+len(ep)+len(names)*16)
 	p = binary.LittleEndian.AppendUint32(p, b.index)
 	p = append(p, b.salt[:]...)
-	if b.compressed {
+	if b.compressed() {
 		p = append(p, 1)
 	} else {
 		p = append(p, 0)

@@ -111,6 +111,7 @@ func (st *fstream) newFrame(n int, seq uint64) (*block, []byte, uint32, error) {
 	if err != nil {
 		return nil, nil, 0, err
 	}
+	st.p.cache.trim()
 	return b, fr, off, nil
 }
 
