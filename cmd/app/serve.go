@@ -179,6 +179,10 @@ func runServer(args []string) int {
 		logger.Errorf("%v", err)
 		return 1
 	}
+	// Catch signals before listening: a SIGUSR2 or SIGTERM that arrives
+	// while starting must not take the default action (exit). They are
+	// handled once the server is up.
+	sigs := notifySignals()
 	if err := s.Start(); err != nil {
 		logger.Errorf("%v", err)
 		return 1
@@ -192,7 +196,7 @@ func runServer(args []string) int {
 		}
 		defer os.Remove(opts.PidFile)
 	}
-	handleSignals(s)
+	go handleSignals(s, sigs)
 	s.WaitForShutdown()
 	return 0
 }
@@ -209,24 +213,27 @@ func newLogger(o *server.Options) (server.Logger, error) {
 	return server.NewStdLogger(os.Stderr, o.Logtime, o.Debug, o.Trace, o.LogUTC), nil
 }
 
-// handleSignals maps signals the way the reference server does: INT and
-// TERM stop, USR2 enters lame duck mode.
-func handleSignals(s *server.Server) {
-	ch := make(chan os.Signal, 1)
+// notifySignals starts catching the signals the server handles.
+func notifySignals() chan os.Signal {
+	ch := make(chan os.Signal, 8)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR2, syscall.SIGHUP)
-	go func() {
-		for sig := range ch {
-			switch sig {
-			case syscall.SIGINT, syscall.SIGTERM:
-				s.Noticef("Trapped %q signal", strings.ToLower(sig.String()))
-				go s.Shutdown()
-			case syscall.SIGUSR2:
-				go s.LameDuckShutdown()
-			case syscall.SIGHUP:
-				if err := s.Reload(); err != nil {
-					s.Errorf("Failed to reload server configuration: %v", err)
-				}
+	return ch
+}
+
+// handleSignals maps signals the way the reference server does: INT and
+// TERM stop, USR2 enters lame duck mode, HUP reloads the configuration.
+func handleSignals(s *server.Server, ch chan os.Signal) {
+	for sig := range ch {
+		switch sig {
+		case syscall.SIGINT, syscall.SIGTERM:
+			s.Noticef("Trapped %q signal", strings.ToLower(sig.String()))
+			go s.Shutdown()
+		case syscall.SIGUSR2:
+			go s.LameDuckShutdown()
+		case syscall.SIGHUP:
+			if err := s.Reload(); err != nil {
+				s.Errorf("Failed to reload server configuration: %v", err)
 			}
 		}
-	}()
+	}
 }
