@@ -135,18 +135,41 @@ func (cs *ConsumerState) ApplyAcks(dseq, sseq uint64) error {
 		cs.AckFloor = cs.Delivered
 		return nil
 	}
+	// The floor rises to just below the oldest pending. Acks mostly arrive
+	// in order, so the oldest is found by probing the sequences just above
+	// the floor rather than walking the whole map; the walk remains for
+	// when the range to probe is larger than the map.
+	if sseq-cs.AckFloor.Stream-1 <= uint64(len(cs.Pending)) {
+		for s := cs.AckFloor.Stream + 1; s < sseq; s++ {
+			if p, older := cs.Pending[s]; older {
+				cs.raiseFloor(s, p)
+				return nil
+			}
+		}
+		for s := sseq + 1; s <= cs.Delivered.Stream && s-sseq <= uint64(len(cs.Pending))+1; s++ {
+			if p, ok := cs.Pending[s]; ok {
+				cs.raiseFloor(s, p)
+				return nil
+			}
+		}
+	}
 	var low uint64
 	for s := range cs.Pending {
 		if low == 0 || s < low {
 			low = s
 		}
 	}
-	floor := SeqPair{Stream: low - 1, Consumer: cs.Pending[low].Sequence - 1}
+	cs.raiseFloor(low, cs.Pending[low])
+	return nil
+}
+
+// raiseFloor sets the ack floor just below the oldest pending delivery.
+func (cs *ConsumerState) raiseFloor(low uint64, p Pending) {
+	floor := SeqPair{Stream: low - 1, Consumer: p.Sequence - 1}
 	if floor.Stream > cs.AckFloor.Stream {
 		cs.AckFloor.Stream = floor.Stream
 	}
 	if floor.Consumer > cs.AckFloor.Consumer {
 		cs.AckFloor.Consumer = floor.Consumer
 	}
-	return nil
 }
