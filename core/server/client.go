@@ -504,6 +504,9 @@ var dcPool = sync.Pool{New: func() any { return &deliveryCtx{} }}
 // match returns the subscriptions for subj, through the client's own cache
 // so that a steady publisher does not touch the shared Sublist lock.
 func (c *Client) match(acc *Account, subj []byte) *subject.Result[*Subscription] {
+	if oneShotSubject(subj) {
+		return acc.sl.MatchUncached(string(subj))
+	}
 	gen := acc.sl.Gen()
 	if c.cacheAcc != acc || c.cacheGen != gen {
 		clear(c.cache)
@@ -523,6 +526,13 @@ func (c *Client) match(acc *Account, subj []byte) *subject.Result[*Subscription]
 }
 
 const clientCacheMax = 256
+
+// oneShotSubject reports whether a subject is one that is published to
+// about once (an ack or a request's reply inbox): caching its match only
+// evicts useful entries and costs a write lock.
+func oneShotSubject(subj []byte) bool {
+	return bytes.HasPrefix(subj, []byte("$JS.ACK.")) || bytes.HasPrefix(subj, []byte("_INBOX."))
+}
 
 // deliver hands one message to one subscription. It reports whether the
 // message went out (false for a closed, echo-suppressed or exhausted sub).
@@ -834,7 +844,12 @@ func (s *Server) publishInternal(acc *Account, pc *Client, subj, reply string, h
 	if reply != "" {
 		rb = []byte(reply)
 	}
-	r := acc.sl.Match(subj)
+	var r *subject.Result[*Subscription]
+	if oneShotSubject(sb) {
+		r = acc.sl.MatchUncached(subj)
+	} else {
+		r = acc.sl.Match(subj)
+	}
 	n := dc.route(pc, acc, r, sb, rb, hdr, data)
 	dc.flush()
 	dc.stall = nil
@@ -851,7 +866,12 @@ func (s *Server) publishInternalTo(acc *Account, pc *Client, to, subj string, re
 	dc := dcPool.Get().(*deliveryCtx)
 	// route only reads the subject, so it may alias the string.
 	sb := unsafe.Slice(unsafe.StringData(subj), len(subj))
-	r := acc.sl.Match(to)
+	var r *subject.Result[*Subscription]
+	if oneShotSubject([]byte(to)) {
+		r = acc.sl.MatchUncached(to)
+	} else {
+		r = acc.sl.Match(to)
+	}
 	n := dc.route(pc, acc, r, sb, reply, hdr, data)
 	dc.flush()
 	dc.stall = nil

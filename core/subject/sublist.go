@@ -253,6 +253,23 @@ func (s *Sublist[T]) invalidate(subj string) {
 	}
 }
 
+// MatchUncached is Match without touching the cache: for subjects that are
+// used once (request inboxes, ack replies), where caching only churns.
+func (s *Sublist[T]) MatchUncached(subj string) *Result[T] {
+	s.matches.Add(1)
+	s.mu.RLock()
+	if r, ok := s.cache[subj]; ok {
+		s.mu.RUnlock()
+		s.hits.Add(1)
+		return r
+	}
+	r := &Result[T]{}
+	var qidx map[string]int
+	matchLevel(s.root, subj, r, &qidx)
+	s.mu.RUnlock()
+	return r
+}
+
 // Match returns the subscriptions interested in the literal subject subj.
 // The returned Result is shared; callers must not modify it.
 func (s *Sublist[T]) Match(subj string) *Result[T] {
