@@ -27,6 +27,8 @@ var pluginBackends = []struct {
 	storage store.StorageType
 }{
 	{"memory", "storeplugin", []string{"store.memory"}, store.MemoryStorage},
+	{"file", "storeplugin", []string{"store.file"}, store.FileStorage},
+	{"pebble", "storeplugin", []string{"store.pebble"}, store.FileStorage},
 	{"segstore", "segstore", nil, store.FileStorage},
 }
 

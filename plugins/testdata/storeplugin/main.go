@@ -8,6 +8,8 @@ import (
 
 	"github.com/hangar-mq/hangar/core/store"
 	_ "github.com/hangar-mq/hangar/core/store/mem"
+	_ "github.com/hangar-mq/hangar/storage-file"
+	_ "github.com/hangar-mq/hangar/storage-pebble"
 	"github.com/hangar-mq/hangar/plugins/sdk"
 )
 
