@@ -554,25 +554,14 @@ func (s *Stream) applyControl(op *streamOp) {
 }
 
 // replyAck sends the PubAck.
-func (s *Stream) replyAck(m *inMsg, seq uint64) {
-	if m.reply == "" || s.cfg.NoAck {
-		return
-	}
-	b := make([]byte, 0, 64+len(s.name))
-	b = append(b, `{"stream":"`...)
-	b = append(b, s.name...)
-	b = append(b, `","seq":`...)
-	b = strconv.AppendUint(b, seq, 10)
-	if d := s.rt.cfg.Domain; d != "" {
-		b = append(b, `,"domain":"`...)
-		b = append(b, d...)
-		b = append(b, '"')
-	}
-	b = append(b, '}')
-	s.acc.PublishAs(m.pc, m.reply, "", nil, b)
-}
+func (s *Stream) replyAck(m *inMsg, seq uint64) { s.sendAck(m, seq, false) }
 
-func (s *Stream) replyDup(m *inMsg, seq uint64) {
+// replyDup answers a duplicate with the original's sequence.
+func (s *Stream) replyDup(m *inMsg, seq uint64) { s.sendAck(m, seq, true) }
+
+// sendAck builds the PubAck by hand: it is on the publish path of every
+// message and json.Marshal would allocate and reflect for each.
+func (s *Stream) sendAck(m *inMsg, seq uint64, dup bool) {
 	if m.reply == "" || s.cfg.NoAck {
 		return
 	}
@@ -586,7 +575,10 @@ func (s *Stream) replyDup(m *inMsg, seq uint64) {
 		b = append(b, d...)
 		b = append(b, '"')
 	}
-	b = append(b, `,"duplicate":true}`...)
+	if dup {
+		b = append(b, `,"duplicate":true`...)
+	}
+	b = append(b, '}')
 	s.acc.PublishAs(m.pc, m.reply, "", nil, b)
 }
 

@@ -241,7 +241,7 @@ func TestTransform(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s → %s: %v", tc.src, tc.dst, err)
 		}
-		if got, ok := tr.apply(tc.in); !ok || got != tc.want {
+		if got, ok := tr.Apply(tc.in); !ok || got != tc.want {
 			t.Errorf("%s → %s on %s: %q, %v; want %q", tc.src, tc.dst, tc.in, got, ok, tc.want)
 		}
 	}

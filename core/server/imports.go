@@ -57,7 +57,7 @@ type installedImport struct {
 // the subject mapped.
 type streamImport struct {
 	to *Account
-	tr *transform // nil: same subject
+	tr *subject.Transform // nil: same subject
 }
 
 func (si *streamImport) forward(dc *deliveryCtx, pc *Client, subj, reply, hdr, data []byte) bool {
@@ -67,7 +67,7 @@ func (si *streamImport) forward(dc *deliveryCtx, pc *Client, subj, reply, hdr, d
 		return false
 	}
 	if si.tr != nil {
-		ms, ok := si.tr.apply(string(subj))
+		ms, ok := si.tr.Apply(string(subj))
 		if !ok {
 			return false
 		}
@@ -84,7 +84,7 @@ func (si *streamImport) forward(dc *deliveryCtx, pc *Client, subj, reply, hdr, d
 type serviceImport struct {
 	from      *Account // importer
 	to        *Account // exporter
-	tr        *transform
+	tr        *subject.Transform
 	dest      string // exporter subject when tr is nil
 	respType  string
 	threshold time.Duration
@@ -99,7 +99,7 @@ func (si *serviceImport) forward(dc *deliveryCtx, pc *Client, subj, reply, hdr, 
 	}
 	dest := si.dest
 	if si.tr != nil {
-		ms, ok := si.tr.apply(string(subj))
+		ms, ok := si.tr.Apply(string(subj))
 		if !ok {
 			return false
 		}
@@ -365,7 +365,7 @@ func (s *Server) addImport(a *Account, ic *ImportConfig, system bool) error {
 
 // importTransform maps src onto dst where both may hold wildcards that
 // correspond by position, or where dst adds a literal prefix to src.
-func importTransform(src, dst string) (*transform, error) {
+func importTransform(src, dst string) (*subject.Transform, error) {
 	if subject.NumTokens(dst) > subject.NumTokens(src) && !subject.HasWildcard(dst[:len(dst)-len(src)]) &&
 		len(dst) > len(src) && dst[len(dst)-len(src)-1] == '.' && dst[len(dst)-len(src):] == src {
 		// A prefix: keep every token of the source.

@@ -8,143 +8,221 @@ import (
 	"strings"
 )
 
-// ErrBadTransform is returned for an invalid subject transform.
+// ErrBadTransform marks an invalid transform destination.
 var ErrBadTransform = errors.New("invalid subject transform")
 
-// Transform rewrites subjects matching Src into Dest. Dest may refer to the
-// tokens matched by Src's wildcards with $N or {{wildcard(N)}} (1-based,
-// counting `*` tokens), may end in `>` when Src does (the rest is carried
-// over), and may use {{partition(n,i,...)}} to bucket by the hash of the
-// referenced wildcards.
+// Transform rewrites subjects that match a source pattern into a
+// destination pattern. The destination refers to the source's `*` tokens by
+// position ($1, {{wildcard(1)}}, or a bare `*` meaning "the next one") and
+// may end in `>` to carry the tail matched by the source's `>`.
 type Transform struct {
-	src, dest string
-	srcToks   []string
-	parts     []destPart
-	fwc       bool
+	src   string
+	nsrc  int   // tokens in src
+	pwcs  []int // token index of each `*` in src
+	fwc   bool  // src ends in `>`
+	parts [][]piece
+	tail  bool // destination ends in `>`
+	// identity keeps subjects as they are (an empty destination).
+	identity bool
 }
 
-type destPart struct {
-	literal string
-	wc      int   // wildcard reference, 1-based
-	part    int   // partition count, with wcs
-	wcs     []int // partition inputs
-	fwc     bool  // the trailing `>`
+// piece is a literal string, the value of wildcard ref (ref > 0), or a
+// partition number (part > 0) computed from the wildcards in refs.
+type piece struct {
+	lit  string
+	ref  int
+	part int
+	refs []int
 }
 
-// NewTransform validates and compiles a transform.
-func NewTransform(src, dest string) (*Transform, error) {
-	if src == "" {
-		src = ">"
-	}
+// NewTransform compiles src → dst. Both must be valid subjects; dst may
+// use only as many wildcards as src has.
+func NewTransform(src, dst string) (*Transform, error) {
 	if !Valid(src) {
-		return nil, fmt.Errorf("%w: invalid source subject %q", ErrBadTransform, src)
+		return nil, fmt.Errorf("invalid mapping source %q", src)
 	}
-	t := &Transform{src: src, dest: dest, srcToks: Tokenize(src)}
-	nwc := 0
-	for _, tok := range t.srcToks {
-		if tok == "*" {
-			nwc++
+	t := &Transform{src: src}
+	stoks := strings.Split(src, ".")
+	t.nsrc = len(stoks)
+	for i, tok := range stoks {
+		switch tok {
+		case "*":
+			t.pwcs = append(t.pwcs, i)
+		case ">":
+			t.fwc = true
 		}
 	}
-	t.fwc = t.srcToks[len(t.srcToks)-1] == ">"
-	if dest == "" {
+	if dst == "" {
+		t.identity = true
 		return t, nil
 	}
-	for i, tok := range splitDest(dest) {
-		p, err := parseDestToken(tok, nwc)
-		if err != nil {
-			return nil, err
+	next := 0
+	dtoks := strings.Split(dst, ".")
+	for i, tok := range dtoks {
+		if tok == "" {
+			return nil, fmt.Errorf("invalid mapping destination %q", dst)
 		}
-		if p.fwc {
-			if !t.fwc || i != len(splitDest(dest))-1 {
-				return nil, fmt.Errorf("%w: '>' in destination needs '>' at the end of the source", ErrBadTransform)
+		if tok == ">" {
+			if i != len(dtoks)-1 || !t.fwc {
+				return nil, fmt.Errorf("invalid mapping destination %q: %q needs a source ending in %q", dst, ">", ">")
 			}
+			t.tail = true
+			continue
 		}
-		t.parts = append(t.parts, p)
+		if tok == "*" {
+			next++
+			if next > len(t.pwcs) {
+				return nil, fmt.Errorf("invalid mapping destination %q: more wildcards than the source %q", dst, src)
+			}
+			t.parts = append(t.parts, []piece{{ref: next}})
+			continue
+		}
+		ps, err := parseDestToken(tok, len(t.pwcs))
+		if err != nil {
+			return nil, fmt.Errorf("invalid mapping destination %q: %w", dst, err)
+		}
+		t.parts = append(t.parts, ps)
 	}
 	return t, nil
 }
 
-// splitDest splits on dots outside {{ }}.
-func splitDest(s string) []string {
-	var out []string
-	depth, start := 0, 0
-	for i := 0; i < len(s); i++ {
+// parseDestToken splits one destination token into literal text, $N and
+// {{wildcard(N)}} references.
+func parseDestToken(tok string, nwc int) ([]piece, error) {
+	var out []piece
+	ref := func(n int) error {
+		if n < 1 || n > nwc {
+			return fmt.Errorf("wildcard index %d out of range (source has %d)", n, nwc)
+		}
+		out = append(out, piece{ref: n})
+		return nil
+	}
+	for len(tok) > 0 {
 		switch {
-		case strings.HasPrefix(s[i:], "{{"):
-			depth++
-			i++
-		case strings.HasPrefix(s[i:], "}}"):
-			depth--
-			i++
-		case s[i] == '.' && depth == 0:
-			out = append(out, s[start:i])
-			start = i + 1
+		case strings.HasPrefix(tok, "{{"):
+			end := strings.Index(tok, "}}")
+			if end < 0 {
+				return nil, fmt.Errorf("unterminated %q", "{{")
+			}
+			fn := strings.ReplaceAll(tok[2:end], " ", "")
+			tok = tok[end+2:]
+			low := strings.ToLower(fn)
+			if strings.HasPrefix(low, "partition(") && strings.HasSuffix(low, ")") {
+				p, err := parsePartition(fn[len("partition("):len(fn)-1], nwc)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, p)
+				continue
+			}
+			if !strings.HasPrefix(low, "wildcard(") || !strings.HasSuffix(low, ")") {
+				return nil, fmt.Errorf("unsupported mapping function %q", fn)
+			}
+			n, err := strconv.Atoi(fn[len("wildcard(") : len(fn)-1])
+			if err != nil {
+				return nil, fmt.Errorf("bad wildcard index in %q", fn)
+			}
+			if err := ref(n); err != nil {
+				return nil, err
+			}
+		case tok[0] == '$' && len(tok) > 1 && tok[1] >= '0' && tok[1] <= '9':
+			j := 1
+			for j < len(tok) && tok[j] >= '0' && tok[j] <= '9' {
+				j++
+			}
+			n, _ := strconv.Atoi(tok[1:j])
+			if err := ref(n); err != nil {
+				return nil, err
+			}
+			tok = tok[j:]
+		default:
+			j := 1
+			for j < len(tok) && !strings.HasPrefix(tok[j:], "{{") && !(tok[j] == '$' && j+1 < len(tok) && tok[j+1] >= '0' && tok[j+1] <= '9') {
+				j++
+			}
+			out = append(out, piece{lit: tok[:j]})
+			tok = tok[j:]
 		}
 	}
-	return append(out, s[start:])
+	return out, nil
 }
 
-func parseDestToken(tok string, nwc int) (destPart, error) {
-	if tok == "" {
-		return destPart{}, fmt.Errorf("%w: empty token in destination", ErrBadTransform)
+// Apply returns the mapped subject, or false when subj does not match the
+// source. subj must be literal.
+func (t *Transform) Apply(subj string) (string, bool) {
+	if !Match(subj, t.src) {
+		return subj, false
 	}
-	if tok == ">" {
-		return destPart{fwc: true}, nil
+	if t.identity {
+		return subj, true
 	}
-	if tok == "*" {
-		return destPart{}, fmt.Errorf("%w: wildcard in destination", ErrBadTransform)
-	}
-	ref := func(s string) (int, error) {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 || n > nwc {
-			return 0, fmt.Errorf("%w: wildcard index %q out of range", ErrBadTransform, s)
+	var buf [16]string
+	toks := buf[:0]
+	rest := subj
+	for i := 0; ; i++ {
+		if t.fwc && i == t.nsrc-1 {
+			toks = append(toks, rest)
+			break
 		}
-		return n, nil
-	}
-	if strings.HasPrefix(tok, "$") {
-		n, err := ref(tok[1:])
-		return destPart{wc: n}, err
-	}
-	if strings.HasPrefix(tok, "{{") && strings.HasSuffix(tok, "}}") {
-		fn := strings.TrimSpace(tok[2 : len(tok)-2])
-		open := strings.IndexByte(fn, '(')
-		if open < 0 || !strings.HasSuffix(fn, ")") {
-			return destPart{}, fmt.Errorf("%w: bad function %q", ErrBadTransform, fn)
+		j := strings.IndexByte(rest, '.')
+		if j < 0 {
+			toks = append(toks, rest)
+			break
 		}
-		name := strings.ToLower(strings.TrimSpace(fn[:open]))
-		args := strings.Split(fn[open+1:len(fn)-1], ",")
-		switch name {
-		case "wildcard":
-			if len(args) != 1 {
-				return destPart{}, fmt.Errorf("%w: wildcard takes one argument", ErrBadTransform)
-			}
-			n, err := ref(args[0])
-			return destPart{wc: n}, err
-		case "partition":
-			if len(args) < 1 {
-				return destPart{}, fmt.Errorf("%w: partition needs a count", ErrBadTransform)
-			}
-			n, err := strconv.Atoi(strings.TrimSpace(args[0]))
-			if err != nil || n < 1 {
-				return destPart{}, fmt.Errorf("%w: bad partition count", ErrBadTransform)
-			}
-			p := destPart{part: n}
-			for _, a := range args[1:] {
-				w, err := ref(a)
-				if err != nil {
-					return destPart{}, err
+		toks = append(toks, rest[:j])
+		rest = rest[j+1:]
+	}
+	var b strings.Builder
+	b.Grow(len(subj) + 16)
+	for i, ps := range t.parts {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		for _, p := range ps {
+			switch {
+			case p.ref > 0:
+				b.WriteString(toks[t.pwcs[p.ref-1]])
+			case p.part > 0:
+				h := fnv.New32a()
+				if len(p.refs) == 0 {
+					h.Write([]byte(subj))
 				}
-				p.wcs = append(p.wcs, w)
+				for _, r := range p.refs {
+					h.Write([]byte(toks[t.pwcs[r-1]]))
+				}
+				b.WriteString(strconv.Itoa(int(h.Sum32() % uint32(p.part))))
+			default:
+				b.WriteString(p.lit)
 			}
-			return p, nil
 		}
-		return destPart{}, fmt.Errorf("%w: function %q not supported", ErrBadTransform, name)
 	}
-	if strings.ContainsAny(tok, " \t") {
-		return destPart{}, fmt.Errorf("%w: invalid destination", ErrBadTransform)
+	if t.tail {
+		if len(t.parts) > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(toks[len(toks)-1])
 	}
-	return destPart{literal: tok}, nil
+	return b.String(), true
+}
+
+// parsePartition parses "n, i, j..." of {{partition(n, i, j...)}}: n
+// buckets from the hash of wildcards i, j... (of the whole subject when
+// none are named).
+func parsePartition(args string, nwc int) (piece, error) {
+	fields := strings.Split(args, ",")
+	n, err := strconv.Atoi(strings.TrimSpace(fields[0]))
+	if err != nil || n < 1 {
+		return piece{}, fmt.Errorf("%w: bad partition count %q", ErrBadTransform, fields[0])
+	}
+	p := piece{part: n}
+	for _, f := range fields[1:] {
+		r, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || r < 1 || r > nwc {
+			return piece{}, fmt.Errorf("%w: partition wildcard %q out of range", ErrBadTransform, f)
+		}
+		p.refs = append(p.refs, r)
+	}
+	return p, nil
 }
 
 // Source returns the transform's source filter.
@@ -152,49 +230,3 @@ func (t *Transform) Source() string { return t.src }
 
 // Match reports whether subj is in the transform's source.
 func (t *Transform) Match(subj string) bool { return Match(subj, t.src) }
-
-// Apply rewrites subj. A subject outside the source is returned unchanged
-// with ok false. An empty destination keeps subjects as they are.
-func (t *Transform) Apply(subj string) (string, bool) {
-	if !Match(subj, t.src) {
-		return subj, false
-	}
-	if len(t.parts) == 0 {
-		return subj, true
-	}
-	toks := Tokenize(subj)
-	var wcs []string
-	for i, st := range t.srcToks {
-		if st == "*" {
-			wcs = append(wcs, toks[i])
-		}
-	}
-	var rest []string
-	if t.fwc {
-		rest = toks[len(t.srcToks)-1:]
-	}
-	var b strings.Builder
-	for i, p := range t.parts {
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		switch {
-		case p.fwc:
-			b.WriteString(strings.Join(rest, "."))
-		case p.wc > 0:
-			b.WriteString(wcs[p.wc-1])
-		case p.part > 0:
-			h := fnv.New32a()
-			if len(p.wcs) == 0 {
-				h.Write([]byte(subj))
-			}
-			for _, w := range p.wcs {
-				h.Write([]byte(wcs[w-1]))
-			}
-			b.WriteString(strconv.Itoa(int(h.Sum32() % uint32(p.part))))
-		default:
-			b.WriteString(p.literal)
-		}
-	}
-	return b.String(), true
-}

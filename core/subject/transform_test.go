@@ -13,6 +13,8 @@ func TestTransform(t *testing.T) {
 		{">", "mirror.>", "a.b", "mirror.a.b", true},
 		{"foo.*", "", "foo.x", "foo.x", true},
 		{"foo.*", "bar", "baz.x", "baz.x", false},
+		{"foo.*", "bar.*", "foo.x", "bar.x", true},
+		{"a.*.*", "x-$2-$1", "a.p.q", "x-q-p", true},
 	}
 	for _, tc := range cases {
 		tr, err := NewTransform(tc.src, tc.dest)
@@ -24,7 +26,7 @@ func TestTransform(t *testing.T) {
 			t.Fatalf("%s->%s on %s: got %s %v", tc.src, tc.dest, tc.in, got, ok)
 		}
 	}
-	for _, bad := range [][2]string{{"foo.*", "bar.$2"}, {"foo.*", "bar.*"}, {"foo.*", "bar.>"}, {"foo..", "x"}, {"a.*", "{{nope(1)}}"}} {
+	for _, bad := range [][2]string{{"foo.*", "bar.$2"}, {"foo.*", "bar.*.*"}, {"foo.*", "bar.>"}, {"foo..", "x"}, {"a.*", "{{nope(1)}}"}} {
 		if _, err := NewTransform(bad[0], bad[1]); err == nil {
 			t.Fatalf("%v should fail", bad)
 		}
