@@ -121,8 +121,9 @@ func (f *family) names(ctx context.Context, r *jsapi.Request) (jsapi.Response, e
 		return nil, err
 	}
 	resp := &jsapi.StreamNamesResponse{}
-	resp.Total, resp.Offset, resp.Limit = len(streams), min(req.Offset, len(streams)), namesPage
-	for i := req.Offset; i < len(streams) && len(resp.Streams) < namesPage; i++ {
+	off := min(max(req.Offset, 0), len(streams))
+	resp.Total, resp.Offset, resp.Limit = len(streams), off, namesPage
+	for i := off; i < len(streams) && len(resp.Streams) < namesPage; i++ {
 		resp.Streams = append(resp.Streams, streams[i].Name())
 	}
 	return resp, nil
@@ -138,8 +139,9 @@ func (f *family) list(ctx context.Context, r *jsapi.Request) (jsapi.Response, er
 		return nil, err
 	}
 	resp := &jsapi.StreamListResponse{Streams: []*jsapi.StreamInfo{}}
-	resp.Total, resp.Offset, resp.Limit = len(streams), min(req.Offset, len(streams)), listPage
-	for i := req.Offset; i < len(streams) && len(resp.Streams) < listPage; i++ {
+	off := min(max(req.Offset, 0), len(streams))
+	resp.Total, resp.Offset, resp.Limit = len(streams), off, listPage
+	for i := off; i < len(streams) && len(resp.Streams) < listPage; i++ {
 		info, _, err := streams[i].Info(ctx, nil)
 		if err != nil {
 			resp.Missing = append(resp.Missing, streams[i].Name())
@@ -165,7 +167,7 @@ func (f *family) info(ctx context.Context, r *jsapi.Request) (jsapi.Response, er
 	}
 	resp := &jsapi.StreamInfoResponse{StreamInfo: info}
 	if req.SubjectsFilter != "" {
-		resp.Total, resp.Offset, resp.Limit = total, req.Offset, subjectsPage
+		resp.Total, resp.Offset, resp.Limit = total, max(req.Offset, 0), subjectsPage
 	}
 	return resp, nil
 }
@@ -248,7 +250,11 @@ func (f *family) snapshot(ctx context.Context, r *jsapi.Request) (jsapi.Response
 	if err != nil {
 		return nil, err
 	}
-	return s.StartSnapshot(ctx, &req, r.Client)
+	resp, err := s.StartSnapshot(ctx, &req, r.Client)
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 func (f *family) restore(ctx context.Context, r *jsapi.Request) (jsapi.Response, error) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,8 +217,8 @@ func (r *router) dispatch(job *apiJob) ([]byte, bool) {
 		if job.pc != nil && rt.ep.Type != "" {
 			req.Client = clientInfo(job.pc)
 		}
-		resp, err = rt.ep.Handle(r.rt.ctx, req)
-		if resp == nil && err == nil {
+		resp, err = r.call(rt, req)
+		if isNilResponse(resp) && err == nil {
 			return nil, false
 		}
 	}
@@ -230,6 +232,9 @@ func (r *router) dispatch(job *apiJob) ([]byte, bool) {
 			job.ja.apiErrors.Add(1)
 		}
 		ae := jserr.From(err)
+		if isNilResponse(resp) {
+			resp = nil
+		}
 		if se, ok := resp.(interface{ SetError(*jserr.APIError) }); ok {
 			se.SetError(ae)
 		} else {
@@ -242,6 +247,28 @@ func (r *router) dispatch(job *apiJob) ([]byte, bool) {
 		b, _ = json.Marshal(&jsapi.APIResponse{Type: typ, Error: jserr.From(merr)})
 	}
 	return b, true
+}
+
+// isNilResponse reports whether resp is nil or a nil pointer in an
+// interface (a handler returning its typed result on error).
+func isNilResponse(resp jsapi.Response) bool {
+	if resp == nil {
+		return true
+	}
+	v := reflect.ValueOf(resp)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+// call runs a handler, turning a panic into a 500 reply: one bad request
+// must not take the server down with every stream on it.
+func (r *router) call(rt *route, req *jsapi.Request) (resp jsapi.Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.rt.log.Errorf("JetStream API handler for %q panicked: %v\n%s", req.Subject, p, debug.Stack())
+			resp, err = nil, jserr.NewStreamGeneralErrorError(fmt.Errorf("internal error"))
+		}
+	}()
+	return rt.ep.Handle(r.rt.ctx, req)
 }
 
 func clientInfo(c *server.Client) *jsapi.ClientInfo {

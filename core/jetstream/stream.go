@@ -343,6 +343,7 @@ func pageSubjects(m map[string]uint64, offset, limit int) map[string]uint64 {
 	if offset <= 0 && len(m) <= limit {
 		return m
 	}
+	offset = max(offset, 0)
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

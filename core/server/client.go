@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -534,6 +535,18 @@ func oneShotSubject(subj []byte) bool {
 	return bytes.HasPrefix(subj, []byte("$JS.ACK.")) || bytes.HasPrefix(subj, []byte("_INBOX."))
 }
 
+// callInternal runs an internal handler. A panic in one (a bug in an
+// extension on some odd input) is logged and contained: it would
+// otherwise end the whole server from a client's read loop.
+func callInternal(sub *Subscription, pc *Client, subj, reply, hdr, data []byte) {
+	defer func() {
+		if p := recover(); p != nil {
+			sub.client.srv.Errorf("internal handler for %q panicked on %q: %v\n%s", sub.subject, subj, p, debug.Stack())
+		}
+	}()
+	sub.icb(sub, pc, string(subj), string(reply), hdr, data)
+}
+
 // deliver hands one message to one subscription. It reports whether the
 // message went out (false for a closed, echo-suppressed or exhausted sub).
 func (dc *deliveryCtx) deliver(pc *Client, sub *Subscription, subj, reply, hdr, data []byte) bool {
@@ -541,7 +554,7 @@ func (dc *deliveryCtx) deliver(pc *Client, sub *Subscription, subj, reply, hdr, 
 		if sub.closed.Load() {
 			return false
 		}
-		sub.icb(sub, pc, string(subj), string(reply), hdr, data)
+		callInternal(sub, pc, subj, reply, hdr, data)
 		return true
 	}
 	if sub.imp != nil {

@@ -1,0 +1,82 @@
+package integration
+
+import (
+	"context"
+	"math/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hangar-mq/hangar/core/server"
+	"github.com/hangar-mq/hangar/test/harness"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestMalformedAPIInput throws garbage at every JetStream API subject,
+// ack subject and restore subject: the server answers or stays silent,
+// never crashes, and the stored data stays intact.
+func TestMalformedAPIInput(t *testing.T) {
+	s := harness.Server(t, &server.Options{JetStream: true, JetStreamBackend: "file"})
+	nc := connect(t, s.ClientURL())
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "M", Subjects: []string{"m.>"}, AllowDirect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		js.Publish(ctx, "m.x", []byte("keep"))
+	}
+	js.CreateOrUpdateConsumer(ctx, "M", jetstream.ConsumerConfig{Durable: "C", AckPolicy: jetstream.AckExplicitPolicy})
+	subjects := []string{
+		"$JS.API.INFO", "$JS.API.STREAM.CREATE.M", "$JS.API.STREAM.CREATE.N", "$JS.API.STREAM.UPDATE.M",
+		"$JS.API.STREAM.INFO.M", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST", "$JS.API.STREAM.PURGE.N",
+		"$JS.API.STREAM.MSG.GET.M", "$JS.API.STREAM.MSG.DELETE.N", "$JS.API.STREAM.SNAPSHOT.M",
+		"$JS.API.STREAM.RESTORE.R", "$JS.API.DIRECT.GET.M", "$JS.API.DIRECT.GET.M.m.x",
+		"$JS.API.CONSUMER.CREATE.M", "$JS.API.CONSUMER.CREATE.M.X", "$JS.API.CONSUMER.CREATE.M.X.m.>",
+		"$JS.API.CONSUMER.DURABLE.CREATE.M.D", "$JS.API.CONSUMER.INFO.M.C", "$JS.API.CONSUMER.NAMES.M",
+		"$JS.API.CONSUMER.LIST.M", "$JS.API.CONSUMER.MSG.NEXT.M.C", "$JS.API.CONSUMER.PAUSE.M.C",
+		"$JS.API.CONSUMER.UNPIN.M.C", "$JS.API.CONSUMER.RESET.M.C", "$JS.API.CONSUMER.DELETE.M.NOPE",
+		"$JS.ACK.M.C.1.1.1.1.1", "$JS.ACK.M.C.x.y.z", "$JS.ACK.M", "$JS.FC.M.C.abcd", "$JS.SNAPSHOT.RESTORE.R.x",
+	}
+	bodies := []string{"", "{", "}", "null", "[]", "\"x\"", "1e309", "{\"name\":", "{\"config\":{\"name\":5}}",
+		"{\"seq\":-1}", "{\"batch\":-5,\"expires\":-1}", "-NAK {\"delay\":", "+TERM", "+NXT {", "+WPI extra",
+		"{\"deliver_subject\":\"\"}", "{\"offset\":-3}", "{\"pause_until\":\"yesterday\"}", strings.Repeat("{", 5000)}
+	for seed := int64(1); seed <= 6; seed++ {
+		garbage(nc, subjects, bodies, seed)
+	}
+	// Still serving, data intact.
+	if _, err := js.AccountInfo(ctx); err != nil {
+		t.Fatalf("server not answering after garbage: %v", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil || info.State.Msgs != 20 {
+		t.Fatalf("stream after garbage: %+v %v", info, err)
+	}
+	m, err := st.GetMsg(ctx, 7)
+	if err != nil || string(m.Data) != "keep" {
+		t.Fatalf("message after garbage: %v %v", m, err)
+	}
+}
+
+// garbage sends 300 requests mixing the bodies with random bytes.
+func garbage(nc *nats.Conn, subjects, bodies []string, seed int64) {
+	r := rand.New(rand.NewSource(seed))
+	for i := 0; i < 300; i++ {
+		var body []byte
+		if i%3 == 0 {
+			body = make([]byte, r.Intn(300))
+			r.Read(body)
+		} else {
+			body = []byte(bodies[r.Intn(len(bodies))])
+		}
+		msg := nats.NewMsg(subjects[r.Intn(len(subjects))])
+		msg.Data = body
+		if i%5 == 0 {
+			msg.Header.Set("Nats-Required-Api-Level", "x")
+		}
+		nc.RequestMsg(msg, 50*time.Millisecond)
+	}
+}
