@@ -2,6 +2,9 @@ package integration
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"math/rand"
 	"strings"
 	"testing"
@@ -78,5 +81,60 @@ func garbage(nc *nats.Conn, subjects, bodies []string, seed int64) {
 			msg.Header.Set("Nats-Required-Api-Level", "x")
 		}
 		nc.RequestMsg(msg, 50*time.Millisecond)
+	}
+}
+
+// TestMalformedPublishHeaders sends stream publishes whose header blocks
+// are garbage or carry nonsense JetStream headers, over a raw connection:
+// each gets a PubAck or an error, nothing crashes, the stream stays sound.
+func TestMalformedPublishHeaders(t *testing.T) {
+	s := harness.Server(t, &server.Options{JetStream: true, JetStreamBackend: "file"})
+	nc := connect(t, s.ClientURL())
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "H", Subjects: []string{"h.>"}, AllowMsgTTL: true, AllowRollup: true, AllowAtomicPublish: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := net.Dial("tcp", strings.TrimPrefix(s.ClientURL(), "nats://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	go io.Copy(io.Discard, raw)
+	fmt.Fprintf(raw, "CONNECT {\"headers\":true}\r\n")
+	hdrs := []string{
+		"NATS/1.0\r\nNats-TTL: -99999999999999999999\r\n\r\n",
+		"NATS/1.0\r\nNats-Expected-Last-Sequence: banana\r\n\r\n",
+		"NATS/1.0\r\nNats-Expected-Last-Subject-Sequence: 18446744073709551616\r\n\r\n",
+		"NATS/1.0\r\nNats-Rollup: all\r\nNats-Rollup: sub\r\n\r\n",
+		"NATS/1.0\r\nNats-Batch-Id: x\r\nNats-Batch-Sequence: 0\r\n\r\n",
+		"NATS/1.0\r\nNats-Batch-Id: \r\nNats-Batch-Commit: 1\r\n\r\n",
+		"NATS/1.0\r\nNats-Msg-Id:\r\n\r\n",
+		"NATS/1.0\r\n:\r\n::\r\nNats-TTL\r\n\r\n",
+		"garbage without a status line\r\n\r\n",
+		"\r\n\r\n",
+	}
+	r := rand.New(rand.NewSource(3))
+	for i := 0; i < 200; i++ {
+		var h []byte
+		if i%2 == 0 {
+			h = []byte(hdrs[r.Intn(len(hdrs))])
+		} else {
+			h = make([]byte, 4+r.Intn(100))
+			r.Read(h)
+		}
+		fmt.Fprintf(raw, "HPUB h.x reply.%d %d %d\r\n%s%s\r\n", i, len(h), len(h)+2, h, "ok")
+	}
+	fmt.Fprintf(raw, "PING\r\n")
+	time.Sleep(500 * time.Millisecond)
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatalf("stream after garbage headers: %v", err)
+	}
+	ack, err := js.Publish(ctx, "h.y", []byte("after"))
+	if err != nil || ack.Sequence != info.State.LastSeq+1 {
+		t.Fatalf("publish after garbage: %+v %v (state %+v)", ack, err, info.State)
 	}
 }
