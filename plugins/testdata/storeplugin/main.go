@@ -8,9 +8,9 @@ import (
 
 	"github.com/hangar-mq/hangar/core/store"
 	_ "github.com/hangar-mq/hangar/core/store/mem"
+	"github.com/hangar-mq/hangar/plugins/sdk"
 	_ "github.com/hangar-mq/hangar/storage-file"
 	_ "github.com/hangar-mq/hangar/storage-pebble"
-	"github.com/hangar-mq/hangar/plugins/sdk"
 )
 
 func main() {
