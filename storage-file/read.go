@@ -366,31 +366,16 @@ func (st *fstream) Load(_ context.Context, seq uint64) (store.Msg, error) {
 
 // nextMsg returns the first live message matching fs at or after start.
 func (st *fstream) nextMsg(fs *filterSet, start uint64) (store.Msg, error) {
-	var out store.Msg
-	var ferr error
-	found := false
-	err := st.scan(fs, start, math.MaxUint64, func(b *block, q uint64) bool {
-		m, err := st.msgAt(b, q, true)
-		if err != nil {
-			if store.IsMissing(err) {
-				return true
-			}
-			ferr = err
-			return false
-		}
-		out, found = m, true
-		return false
+	m, found, err := st.firstLive(true, func(fn func(*block, uint64) bool) error {
+		return st.scan(fs, start, math.MaxUint64, fn)
 	})
-	if err == nil {
-		err = ferr
-	}
 	if err != nil {
 		return store.Msg{}, err
 	}
 	if !found {
 		return store.Msg{}, fmt.Errorf("%w: no match from %d", store.ErrEOF, start)
 	}
-	return out, nil
+	return m, nil
 }
 
 // prevMsg returns the last live message matching filters at or before
@@ -404,11 +389,26 @@ func (st *fstream) prevMsg(filters []string, start uint64) (store.Msg, error) {
 }
 
 func (st *fstream) prevMatch(fs *filterSet, start uint64) (store.Msg, error) {
+	m, found, err := st.firstLive(false, func(fn func(*block, uint64) bool) error {
+		return st.scanBack(fs, 0, start, fn)
+	})
+	if err != nil {
+		return store.Msg{}, err
+	}
+	if !found {
+		return store.Msg{}, fmt.Errorf("%w: no match at or before %d", store.ErrEOF, start)
+	}
+	return m, nil
+}
+
+// firstLive returns the first message a scan visits that can be loaded,
+// passing over removed ones; whole is msgAt's argument.
+func (st *fstream) firstLive(whole bool, scan func(fn func(*block, uint64) bool) error) (store.Msg, bool, error) {
 	var out store.Msg
 	var ferr error
 	found := false
-	err := st.scanBack(fs, 0, start, func(b *block, q uint64) bool {
-		m, err := st.msgAt(b, q, false)
+	err := scan(func(b *block, q uint64) bool {
+		m, err := st.msgAt(b, q, whole)
 		if err != nil {
 			if store.IsMissing(err) {
 				return true
@@ -422,13 +422,7 @@ func (st *fstream) prevMatch(fs *filterSet, start uint64) (store.Msg, error) {
 	if err == nil {
 		err = ferr
 	}
-	if err != nil {
-		return store.Msg{}, err
-	}
-	if !found {
-		return store.Msg{}, fmt.Errorf("%w: no match at or before %d", store.ErrEOF, start)
-	}
-	return out, nil
+	return out, found, err
 }
 
 // LoadNext implements store.Reader.
